@@ -1,0 +1,1 @@
+"""Code shown on the tutorial pages: every snippet a page displays lives here and is tested."""

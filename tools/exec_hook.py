@@ -1,0 +1,376 @@
+"""MkDocs hook: every Python block on a page is a snippet, executed, with its output.
+
+The contract this file enforces while the site builds:
+
+- Every fenced Python block in `docs/` holds only includes of sections of
+  `snippets/` (``--8<-- "snippets/name.py:section"``); anything else fails the build.
+- The blocks of a page run in order in one fresh Python (`tools/page_worker.py`),
+  exactly as a reader who pastes them would run them; the page shows each
+  block's source and, below it, what it printed and drew.
+- An exception fails the build with the page, the snippet and the traceback.
+- Outputs are cached per page under a key made of everything that can change
+  them: the page, the snippet files it includes and the `snippets` modules
+  those import (transitively), the data files, the build tools, the Python
+  version, the installed distributions, `requirements.lock` and the
+  `CNN_TUTORIAL_*` settings. Editing a snippet re-executes exactly the pages that
+  depend on it.
+- mkdocs-jupyter's own cache hashes only the notebook, so its cache folder is
+  moved under a key of the same environment plus the whole `snippets` package.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import markdown_exec
+from mkdocs.exceptions import PluginError
+from pymdownx.superfences import SuperFencesException
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("mkdocs.hooks.exec")
+
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*\{?[ \t]*\.?(?P<lang>[\w+-]*)(?P<info>[^\n]*)\n"
+    r"(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    re.M | re.S,
+)
+INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<target>[^"]+)"[ \t]*$')
+SECTION = re.compile(r"-{1,}8<-{1,}[ \t]+\[[ \t]*(?P<type>start|end)[ \t]*:[ \t]*(?P<name>[a-z][-_0-9a-z]*)[ \t]*\]")
+PYTHON = {"python", "python3"}
+# The source of a block is rendered as a `py` fence, which keeps the ordinary highlighter;
+# pages must not use `py` fences themselves (they would escape execution).
+SOURCE_LANGUAGE = "py"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CNN_TUTORIAL_CACHE", ROOT / ".cache" / "exec"))
+
+
+# ---------------------------------------------------------------- snippets
+
+
+@dataclass(frozen=True)
+class Block:
+    """One Python block of a page: where it is, what it includes, the code that runs."""
+
+    page: str
+    line: int
+    targets: tuple[str, ...]
+    code: str
+
+    @property
+    def label(self) -> str:
+        return " + ".join(self.targets)
+
+
+def read_section(target: str, root: Path = ROOT) -> str:
+    """The text of ``path:section`` (or of a whole file) as pymdownx.snippets includes it."""
+    path, _, name = target.partition(":")
+    file = root / path
+    if not file.is_file():
+        raise FileNotFoundError(f"snippet file {path!r} does not exist")
+    lines, inside, found = [], not name, False
+    for line in file.read_text(encoding="utf-8").splitlines():
+        marker = SECTION.search(line)
+        if marker:
+            if marker["name"] == name and marker["type"] == "start":
+                inside = found = True
+            elif marker["name"] == name and inside:
+                break
+            continue
+        if inside:
+            lines.append(line)
+    if name and not found:
+        raise LookupError(f"snippet section {name!r} not found in {path!r}")
+    return textwrap.dedent("\n".join(lines)).strip("\n")
+
+
+def python_blocks(markdown: str, page: str, root: Path = ROOT) -> list[Block]:
+    """All Python fences of a page, checked to be includes of `snippets/` only."""
+    blocks = []
+    for fence in FENCE.finditer(markdown):
+        line = markdown.count("\n", 0, fence.start()) + 1
+        if fence["lang"].lower() == SOURCE_LANGUAGE:
+            raise PluginError(f"{page}:{line}: write Python blocks as ```python (they are executed), not ```py")
+        if fence["lang"].lower() not in PYTHON:
+            continue
+        body = [l for l in fence["body"].splitlines() if l.strip()]
+        targets = [INCLUDE.match(l) for l in body]
+        if not body or not all(targets):
+            raise PluginError(
+                f"{page}:{line}: a Python block may only include snippets, like "
+                f'--8<-- "snippets/name.py:section"; code a reader sees lives in snippets/'
+            )
+        targets = tuple(t["target"] for t in targets)
+        outside = [t for t in targets if not t.startswith("snippets/")]
+        if outside:
+            raise PluginError(f"{page}:{line}: Python blocks include from snippets/ only, not {outside}")
+        try:
+            code = "\n".join(read_section(t, root) for t in targets)
+        except (FileNotFoundError, LookupError) as error:
+            raise PluginError(f"{page}:{line}: {error}") from error
+        blocks.append(Block(page, line, targets, code))
+    return blocks
+
+
+def snippet_dependencies(files: set[Path], root: Path = ROOT) -> set[Path]:
+    """The files plus every `snippets` module they import, transitively."""
+    todo, seen = list(files), set()
+    while todo:
+        file = todo.pop()
+        if file in seen or not file.is_file():
+            continue
+        seen.add(file)
+        if file.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                base = file.parent
+                for _ in range(node.level - 1):
+                    base = base.parent
+                rel = base.relative_to(root).as_posix().replace("/", ".")
+                module = f"{rel}.{node.module}" if node.module else rel
+                names = [module] + [f"{module}.{a.name}" for a in node.names]
+            for name in names:
+                if name == "snippets" or name.startswith("snippets."):
+                    stem = root / Path(*name.split("."))
+                    todo += [stem.with_suffix(".py"), stem / "__init__.py"]
+    return seen
+
+
+# ---------------------------------------------------------------- cache keys
+
+
+def _hash_files(hasher, files, root: Path = ROOT) -> None:
+    for file in sorted(files):
+        hasher.update(file.relative_to(root).as_posix().encode() + b"\0")
+        hasher.update(file.read_bytes() + b"\0")
+
+
+def environment_fingerprint(root: Path = ROOT) -> str:
+    """Everything outside a page's own snippets that can change its outputs."""
+    hasher = hashlib.sha256()
+    hasher.update(platform.python_version().encode())
+    dists = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in importlib.metadata.distributions())
+    hasher.update("\n".join(dists).encode())
+    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("CNN_TUTORIAL_") and k != "CNN_TUTORIAL_CACHE")
+    hasher.update(repr(settings).encode())
+    files = [root / "requirements.lock", *(root / "tools").glob("*.py"), *(root / "snippets" / "__init__.py",)]
+    files += [f for f in (root / "data").rglob("*") if f.is_file()]
+    _hash_files(hasher, [f for f in files if f.is_file()], root)
+    return hasher.hexdigest()
+
+
+def page_key(markdown: str, blocks: list[Block], fingerprint: str, root: Path = ROOT) -> str:
+    hasher = hashlib.sha256(fingerprint.encode())
+    hasher.update(markdown.encode())
+    included = {root / t.partition(":")[0] for b in blocks for t in b.targets}
+    _hash_files(hasher, snippet_dependencies(included, root), root)
+    return hasher.hexdigest()
+
+
+# ---------------------------------------------------------------- execution
+
+
+def worker_environment(root: Path = ROOT) -> dict[str, str]:
+    """The environment in which pages run: the tests run the reader's copy in the same one."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        PYTHONHASHSEED="0",
+        MPLBACKEND="Agg",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        COLUMNS="100",
+    )
+    return env
+
+
+def execute(blocks: list[Block], root: Path = ROOT) -> list[str]:
+    """Run the blocks in one fresh Python; return each block's output as Markdown."""
+    log_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # what libraries write to stderr
+    worker = subprocess.Popen(
+        [sys.executable, str(root / "tools" / "page_worker.py")],
+        cwd=root,
+        env=worker_environment(root),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log_file,
+        text=True,
+        encoding="utf-8",
+    )
+
+    def stderr_tail() -> str:
+        log_file.seek(0)
+        tail = log_file.read()[-3000:].strip()
+        return f"\n\nThe Python process wrote to stderr:\n{tail}" if tail else ""
+
+    outputs = []
+    try:
+        for block in blocks:
+            worker.stdin.write(json.dumps({"label": block.label, "code": block.code}) + "\n")
+            worker.stdin.flush()
+            reply = worker.stdout.readline()
+            if not reply:
+                worker.wait(timeout=30)
+                raise PluginError(
+                    f"{block.page}:{block.line}: Python exited with code {worker.returncode} "
+                    f"while running snippet {block.label}{stderr_tail()}"
+                )
+            reply = json.loads(reply)
+            if not reply["ok"]:
+                raise PluginError(
+                    f"{block.page}:{block.line}: snippet {block.label} raised an exception:\n\n{reply['error']}"
+                )
+            outputs.append(reply["output"])
+    finally:
+        worker.stdin.close()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log_file.close()
+    return outputs
+
+
+@dataclass
+class PageRun:
+    """The blocks of the page being rendered and their outputs, consumed in order."""
+
+    page: str
+    blocks: list[Block]
+    outputs: list[str]
+    executed: bool
+    seconds: float
+    position: int = 0
+
+    def next_output(self, source: str) -> str:
+        if self.position >= len(self.blocks):
+            raise SuperFencesException(f"{self.page}: more Python blocks were rendered than found")
+        block = self.blocks[self.position]
+        if source.strip("\n") != block.code:
+            raise SuperFencesException(
+                f"{self.page}:{block.line}: the block rendered differs from snippet {block.label} as read by the hook"
+            )
+        self.position += 1
+        return self.outputs[self.position - 1]
+
+
+@dataclass
+class BuildState:
+    fingerprint: str = ""
+    current: PageRun | None = None
+    report: dict = field(default_factory=dict)
+
+
+STATE = BuildState()
+
+
+def validate(language, inputs, options, attrs, md) -> bool:  # noqa: ARG001 - SuperFences' signature
+    """Every Python fence is executed: no option switches that off."""
+    if inputs:
+        raise SuperFencesException(f"Python blocks take no options, got {sorted(inputs)}")
+    options.update(source="above", result="", html=False, tabs=markdown_exec.default_tabs, update_toc=False)
+    return True
+
+
+def format_block(source, language, css_class, options, md, **kwargs) -> str:  # noqa: ARG001
+    """Render a Python block: its source, then the output the page's run recorded for it."""
+    if STATE.current is None:
+        raise SuperFencesException("a Python block was rendered outside a page")
+    output = STATE.current.next_output(source)
+    wrapped = f'<div class="exec-result" markdown="1">\n\n{output}\n\n</div>' if output else ""
+    return markdown_exec.base_format(language=SOURCE_LANGUAGE, run=lambda *a, **k: wrapped, code=source, md=md, **options)
+
+
+# ---------------------------------------------------------------- MkDocs events
+
+
+def on_config(config):
+    snippets = config.mdx_configs.get("pymdownx.snippets", {})
+    if "pymdownx.snippets" not in config.markdown_extensions or snippets.get("check_paths") is not True:
+        raise PluginError("mkdocs.yml: pymdownx.snippets must be enabled with check_paths: true")
+    superfences = config.mdx_configs.setdefault("pymdownx.superfences", {})
+    fences = [f for f in superfences.get("custom_fences", []) if f.get("name") not in PYTHON]
+    fences += [{"name": name, "class": "python", "validator": validate, "format": format_block} for name in PYTHON]
+    superfences["custom_fences"] = fences
+
+    STATE.fingerprint = environment_fingerprint()
+    STATE.report = {"executed": [], "cached": []}
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is not None:
+        if jupyter.config.get("allow_errors") is not False:
+            raise PluginError("mkdocs.yml: mkdocs-jupyter must set allow_errors: false")
+        hasher = hashlib.sha256(STATE.fingerprint.encode())
+        _hash_files(hasher, [f for f in (ROOT / "snippets").rglob("*") if f.is_file() and "__pycache__" not in f.parts])
+        jupyter.config["cache_dir"] = str(cache_dir() / "jupyter" / hasher.hexdigest()[:16])
+    return config
+
+
+def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
+    name = page.file.src_uri
+    blocks = python_blocks(markdown, name)
+    STATE.current = None
+    if not blocks:
+        return markdown
+    key = page_key(markdown, blocks, STATE.fingerprint)
+    stem = re.sub(r"[^\w.-]", "_", name)
+    record = cache_dir() / f"{stem}.{key[:20]}.json"
+    if record.is_file():
+        data = json.loads(record.read_text(encoding="utf-8"))
+        STATE.current = PageRun(name, blocks, [b["output"] for b in data["blocks"]], False, data["seconds"])
+        STATE.report["cached"].append(name)
+        log.info("exec: %s: %d blocks from cache", name, len(blocks))
+        return markdown
+    for module in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
+        del sys.modules[module]  # `mkdocs serve` must not keep old snippet code
+    start = time.perf_counter()
+    outputs = execute(blocks)
+    seconds = round(time.perf_counter() - start, 1)
+    log.info("exec: %s: executed %d blocks in %.1f s", name, len(blocks), seconds)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    for stale in record.parent.glob(f"{stem}.*.json"):
+        stale.unlink()
+    payload = {
+        "page": name,
+        "key": key,
+        "seconds": seconds,
+        "blocks": [{"label": b.label, "line": b.line, "code": b.code, "output": o} for b, o in zip(blocks, outputs)],
+    }
+    record.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    STATE.current = PageRun(name, blocks, outputs, True, seconds)
+    STATE.report["executed"].append(name)
+    return markdown
+
+
+def on_page_content(html, page, config, files):  # noqa: ARG001
+    run = STATE.current
+    if run is not None and run.position != len(run.blocks):
+        raise PluginError(f"{run.page}: {len(run.blocks)} Python blocks found but {run.position} rendered")
+    STATE.current = None
+    return html
+
+
+def on_post_build(config):  # noqa: ARG001
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "build-report.json").write_text(json.dumps(STATE.report, indent=1), encoding="utf-8")
+    log.info("exec: %d pages executed, %d from cache", len(STATE.report["executed"]), len(STATE.report["cached"]))
