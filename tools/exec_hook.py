@@ -28,6 +28,7 @@ import logging
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -321,7 +322,11 @@ def on_config(config):
             raise PluginError("mkdocs.yml: mkdocs-jupyter must set allow_errors: false")
         hasher = hashlib.sha256(STATE.fingerprint.encode())
         _hash_files(hasher, [f for f in (ROOT / "snippets").rglob("*") if f.is_file() and "__pycache__" not in f.parts])
-        jupyter.config["cache_dir"] = str(cache_dir() / "jupyter" / hasher.hexdigest()[:16])
+        folder = cache_dir() / "jupyter" / hasher.hexdigest()[:16]
+        for stale in folder.parent.glob("*"):
+            if stale != folder:
+                shutil.rmtree(stale, ignore_errors=True)
+        jupyter.config["cache_dir"] = str(folder)
     return config
 
 

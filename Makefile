@@ -1,0 +1,42 @@
+# Two commands on a fresh machine with Python 3.10+ and make:
+#   make serve   set up, execute every page, serve the site at http://localhost:8000
+#   make test    set up and run the tests
+# Everything is installed into .venv from requirements.lock, the pinned versions
+# that the published site is built with.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+export NO_MKDOCS_2_WARNING := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup serve build test lock clean
+
+setup: $(STAMP)
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+serve: setup
+	$(BIN)/python -m mkdocs serve --strict --dev-addr localhost:8000
+
+build: setup
+	$(BIN)/python -m mkdocs build --strict --site-dir site
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-pin every dependency to the newest release that pyproject.toml allows.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf site .cache $(VENV)

@@ -1,0 +1,43 @@
+"""Shared fixtures: the real site, built once per test session, strictly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mkdocs_build(project: Path, site_dir: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`mkdocs build --strict` in `project`, as the Makefile runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+        cwd=project,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The whole site, built with --strict; executed outputs come from (and fill) .cache/exec."""
+    site = tmp_path_factory.mktemp("site")
+    result = mkdocs_build(ROOT, site)
+    assert result.returncode == 0, f"strict build failed:\n{result.stderr[-6000:]}"
+    return site
+
+
+def exec_record(page: str) -> dict:
+    """What the build recorded for `page`: each block's label, code and output."""
+    from tools.exec_hook import cache_dir
+
+    records = sorted(cache_dir().glob(f"{page.replace('/', '_')}.*.json"))
+    assert len(records) == 1, f"expected one executed-output record for {page}, found {records}"
+    return json.loads(records[0].read_text(encoding="utf-8"))

@@ -1,0 +1,238 @@
+"""The build contract, each point proved on a small throw-away site.
+
+Each test writes a tiny project (a page or two and a `snippets` package without
+TensorFlow, so a build takes seconds) that uses this repository's real
+`mkdocs.yml` (through INHERIT) and real `tools/`, builds it with
+`mkdocs build --strict` in a fresh process, and looks at what came out.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, mkdocs_build
+
+A_PY = '''\
+"""Fixture snippets for page a."""
+
+# --8<-- [start:define]
+def double(x):
+    return 2 * x
+# --8<-- [end:define]
+
+if __name__ == "__main__":
+    # --8<-- [start:use]
+    from snippets.helper import VALUE
+
+    print("double:", double(VALUE))
+    # --8<-- [end:use]
+'''
+
+B_PY = '''\
+# --8<-- [start:hello]
+import matplotlib.pyplot as plt
+
+print("hello from b")
+plt.plot([0, 1], [1, 0])
+plt.title("a line")
+plt.show()
+# --8<-- [end:hello]
+'''
+
+PAGE_A = """\
+# Page A
+
+Math: $x^2 + \\frac{1}{2}$.
+
+```python
+--8<-- "snippets/a.py:define"
+```
+
+```python
+--8<-- "snippets/a.py:use"
+```
+"""
+
+PAGE_B = """\
+# Page B
+
+```python
+--8<-- "snippets/b.py:hello"
+```
+"""
+
+NOTEBOOK = {
+    "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ["CODE"]}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+class Site:
+    """A throw-away project that inherits the real configuration."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.cache = root / "cache"
+        shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "docs" / "stylesheets", root / "docs" / "stylesheets")
+        (root / "requirements.lock").write_text("fixture==1\n")
+        self.write("snippets/__init__.py", "")
+        self.write("snippets/helper.py", "VALUE = 21\n")
+        self.write("snippets/a.py", A_PY)
+        self.write("snippets/b.py", B_PY)
+        self.write("docs/index.md", "# Home\n")
+        self.write("docs/a.md", PAGE_A)
+        self.write("docs/b.md", PAGE_B)
+        self.nav = ["index.md", "a.md", "b.md"]
+
+    def write(self, path: str, text: str) -> None:
+        file = self.root / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text, encoding="utf-8")
+
+    def notebook(self, name: str, code: str) -> None:
+        self.write(f"docs/notebooks/{name}", json.dumps(NOTEBOOK).replace("CODE", code))
+        self.nav.append(f"notebooks/{name}")
+
+    def build(self, **env: str):
+        config = {"INHERIT": str(ROOT / "mkdocs.yml"), "nav": self.nav}
+        (self.root / "mkdocs.yml").write_text(json.dumps(config))  # JSON is YAML
+        result = mkdocs_build(self.root, self.root / "site", {"CNN_TUTORIAL_CACHE": str(self.cache), **env})
+        result.report = json.loads((self.cache / "build-report.json").read_text()) if result.returncode == 0 else None
+        return result
+
+    def html(self, page: str) -> str:
+        return (self.root / "site" / page / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def site(tmp_path) -> Site:
+    return Site(tmp_path)
+
+
+def test_builds_strictly_and_shows_what_the_code_printed_and_drew(site):
+    result = site.build()
+    assert result.returncode == 0, result.stderr
+    a, b = site.html("a"), site.html("b")
+    assert "double: 42" in a  # block 2 used block 1's function and a `snippets` import
+    assert '<span class="nf">double</span>' in a and "8&lt;--" not in a and "8<--" not in a
+    assert "<math" in a and "\\frac" not in a.split("<annotation")[0]
+    assert "hello from b" in b
+    assert 'role="img" aria-label="a line"' in b and "currentColor" in b
+
+
+def test_an_exception_fails_the_build_and_names_page_and_snippet(site):
+    site.write("snippets/b.py", B_PY.replace('print("hello from b")', "1 / 0"))
+    result = site.build()
+    assert result.returncode != 0
+    assert "b.md" in result.stderr and "snippets/b.py:hello" in result.stderr
+    assert "ZeroDivisionError" in result.stderr
+
+
+def test_a_missing_section_fails_the_build(site):
+    site.write("snippets/a.py", A_PY.replace("[start:use]", "[start:renamed]").replace("[end:use]", "[end:renamed]"))
+    result = site.build()
+    assert result.returncode != 0
+    assert "a.md" in result.stderr and "'use'" in result.stderr
+
+
+def test_a_missing_file_fails_the_build(site):
+    (site.root / "snippets" / "b.py").unlink()
+    result = site.build()
+    assert result.returncode != 0
+    assert "b.md" in result.stderr and "snippets/b.py" in result.stderr
+
+
+def test_a_missing_include_outside_python_blocks_fails_too(site):
+    site.write("docs/a.md", PAGE_A + '\n```text\n--8<-- "snippets/nowhere.txt"\n```\n')
+    result = site.build()
+    assert result.returncode != 0
+    assert "nowhere.txt" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "fence",
+    ['```python\nprint("typed by hand")\n```', '```py\n--8<-- "snippets/a.py:define"\n```', '```python\n--8<-- "README.md"\n```'],
+    ids=["hand-written", "py-fence", "outside-snippets"],
+)
+def test_python_that_is_not_an_included_snippet_fails_the_build(site, fence):
+    site.write("docs/b.md", PAGE_B + "\n" + fence + "\n")
+    result = site.build()
+    assert result.returncode != 0
+    assert "b.md" in result.stderr
+
+
+def test_a_broken_link_fails_the_strict_build(site):
+    site.write("docs/b.md", PAGE_B + "\nSee [nothing](missing.md).\n")
+    result = site.build()
+    assert result.returncode != 0
+    assert "missing.md" in result.stderr
+
+
+def test_editing_a_snippet_reexecutes_exactly_the_pages_that_show_it(site):
+    first = site.build()
+    assert first.returncode == 0, first.stderr
+    assert sorted(first.report["executed"]) == ["a.md", "b.md"]
+
+    again = site.build()
+    assert again.report == {"executed": [], "cached": ["a.md", "b.md"]}
+
+    site.write("snippets/b.py", B_PY.replace("hello from b", "changed output"))
+    edited = site.build()
+    assert edited.report == {"executed": ["b.md"], "cached": ["a.md"]}
+    assert "changed output" in site.html("b") and "hello from b" not in site.html("b")
+
+
+def test_editing_an_imported_module_reexecutes_the_pages_that_import_it(site):
+    assert site.build().returncode == 0
+    site.write("snippets/helper.py", "VALUE = 50\n")
+    result = site.build()
+    assert result.report == {"executed": ["a.md"], "cached": ["b.md"]}
+    assert "double: 100" in site.html("a")
+
+
+@pytest.mark.parametrize("change", ["lock", "setting", "tools"])
+def test_dependencies_settings_and_tools_are_part_of_every_key(site, change):
+    assert site.build().returncode == 0
+    env = {}
+    if change == "lock":
+        (site.root / "requirements.lock").write_text("fixture==2\n")
+    elif change == "setting":
+        env["CNN_TUTORIAL_DATA"] = "full"
+    else:
+        (site.root / "tools" / "page_worker.py").write_text((ROOT / "tools" / "page_worker.py").read_text() + "\n#\n")
+    result = site.build(**env)
+    assert sorted(result.report["executed"]) == ["a.md", "b.md"]
+
+
+def test_an_error_in_a_notebook_fails_the_build(site):
+    site.notebook("broken.ipynb", "1 / 0")
+    result = site.build()
+    assert result.returncode != 0
+    assert "broken.ipynb" in result.stderr and "ZeroDivisionError" in result.stderr
+
+
+def test_the_notebook_cache_is_keyed_on_the_snippets_too(site):
+    site.notebook("fine.ipynb", "print(6 * 7)")
+    assert site.build().returncode == 0
+    first = {p.name for p in (site.cache / "jupyter").iterdir()}
+    site.write("snippets/helper.py", "VALUE = 1\n")
+    assert site.build().returncode == 0
+    second = {p.name for p in (site.cache / "jupyter").iterdir()}
+    assert len(first) == len(second) == 1 and first != second
+
+
+def test_the_real_configuration_keeps_the_contract():
+    from mkdocs.config import load_config
+
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    assert config.strict is True
+    assert config.mdx_configs["pymdownx.snippets"]["check_paths"] is True
+    assert config.plugins["mkdocs-jupyter"].config["allow_errors"] is False
+    assert "tools/exec_hook.py" in textwrap.dedent((ROOT / "mkdocs.yml").read_text())
