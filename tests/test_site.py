@@ -1,0 +1,84 @@
+"""The real site: built strictly, every block a tested snippet, every page runs as copied."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, exec_record
+from mkdocs.config import load_config
+
+from tools.exec_hook import SECTION, python_blocks, worker_environment
+
+DOCS = ROOT / "docs"
+PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+CODE_PAGES = [p for p in PAGES if python_blocks((DOCS / p).read_text(encoding="utf-8"), p)]
+TEXT_OUTPUT = re.compile(r"^(`{3,}) \{ \.text \.exec-output \}\n(.*?)\n\1$", re.M | re.S)
+
+
+def nav_pages(nav) -> list[str]:
+    pages = []
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        pages += nav_pages(value) if isinstance(value, list) else [value]
+    return pages
+
+
+def meaningful_lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
+
+
+def test_every_page_is_in_the_navigation():
+    nav = nav_pages(load_config(str(ROOT / "mkdocs.yml")).nav)
+    assert sorted(p for p in nav if p.endswith(".md")) == PAGES
+
+
+def test_every_python_block_is_an_included_snippet_and_resolves():
+    """python_blocks() raises for hand-written code, ```py fences and missing sections."""
+    blocks = [b for p in PAGES for b in python_blocks((DOCS / p).read_text(encoding="utf-8"), p)]
+    assert blocks and all(b.targets and b.code.strip() for b in blocks)
+
+
+def test_every_snippet_section_is_shown_on_a_page():
+    included = {t for p in PAGES for b in python_blocks((DOCS / p).read_text(encoding="utf-8"), p) for t in b.targets}
+    defined = {
+        f"snippets/{module.name}:{m['name']}"
+        for module in (ROOT / "snippets").glob("*.py")
+        for m in SECTION.finditer(module.read_text(encoding="utf-8"))
+    }
+    assert defined - included == set(), "sections that no page shows (and so no copy-paste test runs)"
+
+
+def test_each_concept_has_its_page_module_and_test():
+    for page in CODE_PAGES:
+        stem = Path(page).stem
+        assert (ROOT / "snippets" / f"{stem}.py").is_file(), f"{page} needs snippets/{stem}.py"
+        assert (ROOT / "tests" / f"test_{stem}.py").is_file(), f"{page} needs tests/test_{stem}.py"
+
+
+def test_the_site_builds_strictly_with_executed_outputs(built_site):
+    for page in CODE_PAGES:
+        record = exec_record(page)
+        assert [b["code"] for b in record["blocks"]] == [
+            b.code for b in python_blocks((DOCS / page).read_text(encoding="utf-8"), page)
+        ]
+    html = (built_site / "activations" / "index.html").read_text(encoding="utf-8")
+    assert '<figure class="exec-figure">' in html and "currentColor" in html  # the figure follows the theme
+    assert "<math" in html and "\\(" not in html and "$$" not in html  # math is rendered
+    assert "largest |NumPy - Keras|" in html  # printed by the build, not typed into the page
+    assert "content.code.copy" in html  # Material's copy button is on
+
+
+@pytest.mark.parametrize("page", CODE_PAGES)
+def test_the_page_runs_as_copied_and_prints_what_the_page_shows(page, built_site, tmp_path):
+    """Paste every block of the page, in order, into a fresh Python: same printed output."""
+    blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"), page)
+    script = tmp_path / "copied.py"
+    script.write_text("\n\n".join(b.code for b in blocks) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=worker_environment(), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    shown = "\n".join(m[2] for b in exec_record(page)["blocks"] for m in TEXT_OUTPUT.finditer(b["output"]))
+    assert meaningful_lines(run.stdout) == meaningful_lines(shown)
