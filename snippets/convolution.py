@@ -1,0 +1,256 @@
+"""Convolution (cross-correlation, as Keras computes it), from scratch, beside Keras.
+
+Page: docs/convolution.md. Tests: tests/test_convolution.py.
+Run the page as a script: ``python -m snippets.convolution``.
+
+Layouts are the ones Keras uses: images NHWC ``(n, height, width, channels)``,
+kernels ``(kernel_height, kernel_width, in_channels, out_channels)``.
+"""
+
+# --8<-- [start:notes-data]
+import numpy as np
+
+IMAGE = np.array([[3, 0, 2, 2],
+                  [1, 0, 3, 1],
+                  [3, 2, 2, 0],
+                  [1, 2, 2, 1]])
+VERTICAL_EDGE = np.array([[-1, 0, 1],
+                          [-2, 0, 2],
+                          [-1, 0, 1]])  # the Sobel filter: right column minus left column
+# --8<-- [end:notes-data]
+
+
+# --8<-- [start:numpy]
+def output_length(n, k, stride, padding):
+    """Output length along one axis of length n, and the zeros added (before, after).
+
+    'valid' adds none: out = floor((n - k) / stride) + 1.
+    'same' gives out = ceil(n / stride) and adds just enough zeros for that; when
+    the total is odd, TensorFlow puts the extra zero after (bottom or right).
+    """
+    if padding == "valid":
+        return (n - k) // stride + 1, 0, 0
+    out = -(-n // stride)  # ceil(n / stride)
+    total = max((out - 1) * stride + k - n, 0)
+    return out, total // 2, total - total // 2
+
+
+def check_conv_inputs(images, kernels, bias, stride, padding):
+    """The arrays as float64, or a ValueError that says what was expected."""
+    images, kernels = np.asarray(images), np.asarray(kernels)
+    for name, array in (("images", images), ("kernels", kernels)):
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if images.ndim != 4:
+        raise ValueError(f"images must be 4-D (n, height, width, channels), got shape {images.shape}")
+    if kernels.ndim != 4:
+        raise ValueError(f"kernels must be 4-D (height, width, in_channels, out_channels), got shape {kernels.shape}")
+    if images.shape[3] != kernels.shape[2]:
+        raise ValueError(f"images have {images.shape[3]} channels but kernels expect {kernels.shape[2]} "
+                         f"(kernels.shape[2] must equal images.shape[3])")
+    bias = np.zeros(kernels.shape[3]) if bias is None else np.asarray(bias, dtype=np.float64)
+    if bias.shape != (kernels.shape[3],):
+        raise ValueError(f"bias must have shape ({kernels.shape[3]},), one per filter, got {bias.shape}")
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride must be a positive integer, got {stride!r}")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    return images.astype(np.float64), kernels.astype(np.float64), bias
+
+
+def conv2d(images, kernels, bias=None, stride=1, padding="valid"):
+    """What keras.layers.Conv2D computes (before its activation), one window at a time.
+
+    images (n, h, w, c_in), kernels (kh, kw, c_in, c_out), bias (c_out,) or None.
+    Returns (n, out_h, out_w, c_out), float64: every output is the sum over the
+    window and all input channels of pixel * weight, plus the filter's bias.
+    """
+    x, w, b = check_conv_inputs(images, kernels, bias, stride, padding)
+    (n, h, width, _), (kh, kw, _, c_out) = x.shape, w.shape
+    out_h, top, bottom = output_length(h, kh, stride, padding)
+    out_w, left, right = output_length(width, kw, stride, padding)
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"a {kh}x{kw} kernel does not fit in a {h}x{width} image with padding {padding!r}")
+    x = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])  # zeros around the image
+    out = np.empty((n, out_h, out_w, c_out))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]  # (n, kh, kw, c_in)
+            out[:, i, j, :] = np.tensordot(window, w, axes=3)  # sum over kh, kw, c_in -> (n, c_out)
+    return out + b
+# --8<-- [end:numpy]
+
+
+# --8<-- [start:two-d]
+def correlate2d(image, kernel, padding="valid"):
+    """One 2-D image, one 2-D kernel, no flip: what Keras and every deep-learning library compute."""
+    image, kernel = np.asarray(image), np.asarray(kernel)
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(f"expected a 2-D image and a 2-D kernel, got shapes {image.shape} and {kernel.shape}")
+    return conv2d(image[None, :, :, None], kernel[:, :, None, None], padding=padding)[0, :, :, 0]
+
+
+def convolve2d(image, kernel, padding="valid"):
+    """The textbook convolution: turn the kernel by 180 degrees, then correlate."""
+    return correlate2d(image, np.flip(kernel), padding)
+# --8<-- [end:two-d]
+
+
+# --8<-- [start:exercise]
+def conv2d_shape_and_params(input_shape, filters, kernel_size, stride=1, padding="valid"):
+    """Output shape (h, w, filters) and parameter count of Conv2D(filters, kernel_size) on input_shape (h, w, c)."""
+    if len(input_shape) != 3 or len(kernel_size) != 2:
+        raise ValueError(f"expected input_shape (h, w, c) and kernel_size (kh, kw), got {input_shape}, {kernel_size}")
+    if min(*input_shape, *kernel_size, filters, stride) < 1 or padding not in ("valid", "same"):
+        raise ValueError("sizes, filters and stride must be positive and padding 'valid' or 'same'")
+    (h, w, c), (kh, kw) = input_shape, kernel_size
+    out_h, out_w = output_length(h, kh, stride, padding)[0], output_length(w, kw, stride, padding)[0]
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"a {kh}x{kw} kernel does not fit in a {h}x{w} input with padding {padding!r}")
+    params = (kh * kw * c + 1) * filters  # one weight per pixel of the window in every channel, plus a bias
+    return (out_h, out_w, filters), params
+# --8<-- [end:exercise]
+
+
+if __name__ == "__main__":
+    # --8<-- [start:notes]
+    # slide the 3x3 filter over the 4x4 image: 2 x 2 positions, each a sum of 9 products
+    result = np.array([[np.sum(IMAGE[i:i + 3, j:j + 3] * VERTICAL_EDGE) for j in range(2)]
+                       for i in range(2)])
+    print(result)
+
+    window = IMAGE[1:4, 1:4]  # the bottom-right 3x3 patch, which gives d
+    print("window for d:\n", window)
+    print("window * filter:\n", window * VERTICAL_EDGE)
+    print("d = sum =", (window * VERTICAL_EDGE).sum())
+    # --8<-- [end:notes]
+
+    # --8<-- [start:flip]
+    print("cross-correlation (Keras):\n", correlate2d(IMAGE, VERTICAL_EDGE).astype(int))
+    print("convolution (kernel flipped):\n", convolve2d(IMAGE, VERTICAL_EDGE).astype(int))
+    print("flipped kernel:\n", np.flip(VERTICAL_EDGE))
+    # --8<-- [end:flip]
+
+    # --8<-- [start:padding]
+    print("notes' example with padding='same':")
+    print(correlate2d(IMAGE, VERTICAL_EDGE, padding="same").astype(int))
+
+    print("\n  n  k  s  padding  out  zeros (before, after)")
+    for k, s in [(3, 1), (5, 1), (3, 2), (5, 2)]:
+        for padding in ("valid", "same"):
+            out, before, after = output_length(28, k, s, padding)
+            print(f" 28  {k}  {s}  {padding:7}  {out:3}  ({before}, {after})")
+    # --8<-- [end:padding]
+
+    # --8<-- [start:channels]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 5, 5, 3))  # one 5x5 image with 3 channels (say R, G, B)
+    w = rng.normal(size=(3, 3, 3, 2))  # two 3x3 filters, each 3 channels deep
+    b = np.array([0.5, -1.0])
+    y = conv2d(x, w, b)
+    print("input", x.shape, "kernels", w.shape, "-> output", y.shape)
+
+    by_channel = sum(correlate2d(x[0, :, :, c], w[:, :, c, 0]) for c in range(3)) + b[0]
+    print("output channel 0 == sum over input channels + bias:", np.allclose(y[0, :, :, 0], by_channel))
+    # --8<-- [end:channels]
+
+    # --8<-- [start:keras]
+    import keras
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    print("images           kernels        stride  padding  output           max |ours - Conv2D|, |ours - tf.nn|")
+    for shape, kernel_shape, stride, padding in [((2, 8, 8, 1), (3, 3, 1, 4), 1, "valid"),
+                                                 ((2, 8, 8, 1), (3, 3, 1, 4), 1, "same"),
+                                                 ((3, 9, 7, 3), (5, 4, 3, 2), 2, "same"),
+                                                 ((1, 28, 28, 16), (3, 3, 16, 8), 2, "valid")]:
+        images = rng.uniform(-1, 1, size=shape).astype(np.float32)
+        kernels = rng.uniform(-1, 1, size=kernel_shape).astype(np.float32)
+        bias = rng.uniform(-1, 1, size=kernel_shape[3]).astype(np.float32)
+        ours = conv2d(images, kernels, bias, stride, padding)
+
+        layer = keras.layers.Conv2D(kernel_shape[3], kernel_shape[:2], strides=stride, padding=padding)
+        layer.build(shape)
+        layer.set_weights([kernels, bias])  # Keras stores kernels as (kh, kw, c_in, c_out), like ours
+        by_keras = keras.ops.convert_to_numpy(layer(images))
+        by_tf = tf.nn.conv2d(images, kernels, strides=stride, padding=padding.upper()).numpy() + bias
+        agree = ", ".join("< 1e-5" if np.max(np.abs(ours - t)) < 1e-5 else "DIFFERENT" for t in (by_keras, by_tf))
+        print(f"{str(shape):16} {str(kernel_shape):14} {stride:4}    {padding:7}  {str(ours.shape):16} {agree}")
+    # --8<-- [end:keras]
+
+    # --8<-- [start:params]
+    layer = keras.layers.Conv2D(16, (5, 5), padding="same")  # the notes' convolution layer
+    layer.build((None, 28, 28, 1))
+    print("by hand: (5*5*1 + 1) * 16 =", (5 * 5 * 1 + 1) * 16)
+    print("Keras count_params():      ", layer.count_params())
+    print("output shape:", layer.compute_output_shape((None, 28, 28, 1)))
+    print(f"a Dense layer from 784 pixels to 28*28*16 outputs: {784 * 28 * 28 * 16 + 28 * 28 * 16:,} parameters")
+    # --8<-- [end:params]
+
+    # --8<-- [start:filters]
+    import matplotlib.pyplot as plt
+    from snippets.data import load_mnist
+
+    data = load_mnist()
+    print(data)
+    digit = data.x_test[0] / 255.0  # the first test image, scaled to [0, 1]
+    print("first test image, label", data.y_test[0], "shape", digit.shape)
+
+    filters = {"vertical edge": VERTICAL_EDGE,
+               "horizontal edge": VERTICAL_EDGE.T,
+               "blur": np.ones((3, 3)) / 9,
+               "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])}
+    kernels = np.stack(list(filters.values()), axis=-1)[:, :, None, :]  # (3, 3, 1, 4): four filters at once
+    responses = conv2d(digit[None, :, :, None], kernels, padding="same")[0]  # (28, 28, 4)
+
+    fig, axes = plt.subplots(1, 5, figsize=(13, 3))
+    axes[0].imshow(digit, cmap="gray")
+    axes[0].set_title(f"input: a {data.y_test[0]}")
+    for ax, name, response in zip(axes[1:], filters, np.moveaxis(responses, -1, 0)):
+        if "edge" in name:  # signed responses: blue positive, red negative, white 0
+            limit = np.abs(response).max()
+            ax.imshow(response, cmap="RdBu", vmin=-limit, vmax=limit)
+        else:
+            ax.imshow(response, cmap="gray")
+        ax.set_title(name)
+    for ax in axes:
+        ax.axis("off")
+    plt.show()
+    for name, response in zip(filters, np.moveaxis(responses, -1, 0)):
+        print(f"{name:16} min {response.min():6.2f}  max {response.max():6.2f}")
+    # --8<-- [end:filters]
+
+    # --8<-- [start:errors]
+    for bad_call in [lambda: conv2d(np.zeros((28, 28)), kernels),
+                     lambda: conv2d(np.zeros((1, 28, 28, 3)), kernels),
+                     lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, stride=0),
+                     lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, padding="full")]:
+        try:
+            bad_call()
+        except ValueError as error:
+            print("ValueError:", error)
+    # --8<-- [end:errors]
+
+    # --8<-- [start:pitfall]
+    print("TensorFlow 'same', n=6, k=3, stride 2 -> (out, before, after):", output_length(6, 3, 2, "same"))
+    print("TensorFlow 'same', n=28, k=5, stride 2 -> (out, before, after):", output_length(28, 5, 2, "same"))
+
+    image = np.arange(1, 37, dtype=np.float32).reshape(1, 6, 6, 1)
+    ones = np.ones((3, 3, 1, 1), dtype=np.float32)  # each output = sum of its 3x3 window
+    by_tf = tf.nn.conv2d(image, ones, strides=2, padding="SAME").numpy()[0, :, :, 0]
+    ours = conv2d(image, ones, stride=2, padding="same")[0, :, :, 0]
+    symmetric = conv2d(np.pad(image, [(0, 0), (1, 1), (1, 1), (0, 0)]), ones, stride=2)[0, :, :, 0]
+    print("tf.nn.conv2d 'SAME':\n", by_tf.astype(int))
+    print("ours 'same':\n", ours.astype(int))
+    print("one zero on every side (PyTorch's padding=1):\n", symmetric.astype(int))
+    # --8<-- [end:pitfall]
+
+    # --8<-- [start:solution]
+    shape, params = conv2d_shape_and_params((28, 28, 16), 32, (3, 3), padding="valid")
+    print("valid:", shape, params)
+    print("same: ", *conv2d_shape_and_params((28, 28, 16), 32, (3, 3), padding="same"))
+
+    layer = keras.layers.Conv2D(32, (3, 3))
+    layer.build((None, 28, 28, 16))
+    print("Keras:", layer.compute_output_shape((None, 28, 28, 16)), layer.count_params())
+    # --8<-- [end:solution]
