@@ -51,6 +51,8 @@ FENCE = re.compile(
 )
 INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<target>[^"]+)"[ \t]*$')
 SECTION = re.compile(r"-{1,}8<-{1,}[ \t]+\[[ \t]*(?P<type>start|end)[ \t]*:[ \t]*(?P<name>[a-z][-_0-9a-z]*)[ \t]*\]")
+# Unset or empty settings mean these defaults (snippets/data.py reads the same one).
+SETTING_DEFAULTS = {"CNN_TUTORIAL_DATA": "sample"}
 PYTHON = {"python", "python3"}
 # The source of a block is rendered as a `py` fence, which keeps the ordinary highlighter;
 # pages must not use `py` fences themselves (they would escape execution).
@@ -173,8 +175,10 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     hasher.update(platform.python_version().encode())
     dists = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in importlib.metadata.distributions())
     hasher.update("\n".join(dists).encode())
-    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("CNN_TUTORIAL_") and k != "CNN_TUTORIAL_CACHE")
-    hasher.update(repr(settings).encode())
+    settings = dict(SETTING_DEFAULTS)
+    settings.update((k, v) for k, v in os.environ.items() if k.startswith("CNN_TUTORIAL_") and v)
+    settings.pop("CNN_TUTORIAL_CACHE", None)
+    hasher.update(repr(sorted(settings.items())).encode())
     files = [root / "requirements.lock", *(root / "tools").glob("*.py"), *(root / "snippets" / "__init__.py",)]
     files += [f for f in (root / "data").rglob("*") if f.is_file()]
     _hash_files(hasher, [f for f in files if f.is_file()], root)
