@@ -82,6 +82,7 @@ class Site:
         shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(ROOT / "docs" / "stylesheets", root / "docs" / "stylesheets")
         (root / "requirements.lock").write_text("fixture==1\n")
+        self.write("data/README.md", "fixture data\n")  # mkdocs.yml watches data/
         self.write("snippets/__init__.py", "")
         self.write("snippets/helper.py", "VALUE = 21\n")
         self.write("snippets/a.py", A_PY)
