@@ -1,0 +1,505 @@
+"""Loss, gradient descent, mini-batch SGD and backpropagation, from scratch, beside Keras.
+
+Page: docs/gradient_descent.md. Tests: tests/test_gradient_descent.py.
+Run the page as a script: ``python -m snippets.gradient_descent``.
+
+Data are float64 arrays: inputs X of shape (N, D), N examples of D numbers, and
+labels y of shape (N,), 1 for "infected" and 0 for "not infected" as in the
+study notes. Parameters are dicts of named arrays, shaped like the kernels and
+biases of keras.layers.Dense so that they can be copied into a Keras model.
+Losses are means over the examples, in nats, as Keras reports them.
+"""
+
+# --8<-- [start:loss]
+import numpy as np
+
+from snippets.activations import as_real_array, sigmoid
+
+
+def check_count(count, name):
+    """count as an int >= 0 (a number of steps, epochs or examples); a clear error otherwise."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, got {count!r}")
+    return int(count)
+
+
+def check_inputs(X):
+    """X as a float64 array of shape (N, D) with N >= 1: one row of D numbers per example."""
+    X = as_real_array(X)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"expected inputs X of shape (N, D) with N >= 1, got shape {X.shape}")
+    return X
+
+
+def check_data(X, y):
+    """X as (N, D) and y as (N,) float64 arrays, labels in [0, 1]; a clear error otherwise."""
+    X, y = check_inputs(X), as_real_array(y)
+    if y.shape != (len(X),):
+        raise ValueError(f"expected labels y of shape (N,) = ({len(X)},) for X of shape {X.shape}, got {y.shape}")
+    if np.any((y < 0) | (y > 1)):
+        raise ValueError(f"labels y must lie in [0, 1] (1 = positive class), got values from {y.min()} to {y.max()}")
+    return X, y
+
+
+def check_params(params, shapes):
+    """params as a dict of float64 arrays with exactly the names and shapes in `shapes`."""
+    if not isinstance(params, dict) or set(params) != set(shapes):
+        names = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"expected a dict of parameters {sorted(shapes)}, got {names}")
+    arrays = {name: as_real_array(params[name]) for name in shapes}
+    wrong = {name: array.shape for name, array in arrays.items() if array.shape != shapes[name]}
+    if wrong:
+        raise ValueError(f"expected parameter shapes {shapes}, got {wrong}")
+    return arrays
+
+
+def binary_cross_entropy(y, logits):
+    """Mean over examples of -[y log P + (1 - y) log(1 - P)] with P = sigmoid(logit), in nats.
+
+    Computed from the logits v as max(v, 0) - v y + log(1 + e^-|v|), the same number
+    rearranged so that it never takes log(0) or overflows exp(), however large |v| is.
+    """
+    y, v = as_real_array(y), as_real_array(logits)
+    if y.ndim != 1 or y.shape != v.shape:
+        raise ValueError(f"expected labels and logits of one shape (N,), got {y.shape} and {v.shape}")
+    return np.mean(np.maximum(v, 0) - v * y + np.log1p(np.exp(-np.abs(v))))
+
+
+def neuron_loss(params, X, y):
+    """E / N for the notes' neuron P = sigmoid(w . x + b): its mean binary cross-entropy.
+
+    params: {"w": (D,), "b": ()}.
+    """
+    X, y = check_data(X, y)
+    w, b = check_params(params, {"w": (X.shape[1],), "b": ()}).values()
+    return binary_cross_entropy(y, X @ w + b)
+
+
+def neuron_gradients(params, X, y):
+    """The gradient of neuron_loss: dE/dw = X^T (P - y) / N and dE/db = mean(P - y)."""
+    X, y = check_data(X, y)
+    w, b = check_params(params, {"w": (X.shape[1],), "b": ()}).values()
+    error = (sigmoid(X @ w + b) - y) / len(y)  # (N,) how far each prediction is off, over N
+    return {"w": X.T @ error, "b": error.sum()}
+
+
+def make_test_results(n, seed=0):
+    """n people with two test values each, X (n, 2), and y (n,): 1 = infected, as in the notes' scatter plot.
+
+    The values of infected people scatter around (6, 6), the others' around (4, 4),
+    with standard deviation 1: a line from upper left to lower right separates
+    most of them, not all. Like real measurements, they are not centred on 0.
+    """
+    rng = np.random.default_rng(seed)
+    y = (rng.random(check_count(n, "n")) < 0.5).astype(np.float64)
+    X = rng.normal(size=(n, 2)) + np.where(y[:, None] == 1, 6.0, 4.0)
+    return X, y
+# --8<-- [end:loss]
+
+
+# --8<-- [start:descent]
+def two_valleys(x):
+    """x^4 - 3x^2 + x: the notes' "two parabolas", a deep valley near x = -1.30, a shallow one near 1.13."""
+    return x**4 - 3 * x**2 + x
+
+
+def two_valleys_slope(x):
+    """Its derivative 4x^3 - 6x + 1: where it is positive, downhill is to the left."""
+    return 4 * x**3 - 6 * x + 1
+
+
+def check_rate(learning_rate):
+    """The learning rate as a float > 0: 0 would never move, a negative rate climbs uphill."""
+    number = isinstance(learning_rate, (int, float, np.integer, np.floating)) and not isinstance(learning_rate, bool)
+    if not number or not 0 < learning_rate < np.inf:
+        raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
+    return float(learning_rate)
+
+
+def gradient_descent(slope, x0, learning_rate, steps, noise=0.0, seed=0):
+    """Repeat x <- x - learning_rate * slope(x); return every position, shape (steps + 1, *x0.shape).
+
+    slope(x) is the gradient at x, with x's shape. x0 may be an array: with an
+    element-wise slope such as two_valleys_slope, that is many 1-D runs at once.
+    noise > 0 adds Gaussian noise with that standard deviation to every gradient,
+    a stand-in for the noise of mini-batch gradients; seed fixes it.
+    """
+    learning_rate, steps = check_rate(learning_rate), check_count(steps, "steps")
+    if not 0 <= noise < np.inf:
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    x = as_real_array(x0)
+    path = [x]
+    for _ in range(steps):
+        gradient = as_real_array(slope(x))
+        if gradient.shape != x.shape:
+            raise ValueError(f"slope(x) must have the shape of x, {x.shape}, got {gradient.shape}")
+        x = x - learning_rate * (gradient + noise * rng.normal(size=x.shape))
+        path.append(x)
+    return np.array(path)
+# --8<-- [end:descent]
+
+
+# --8<-- [start:sgd]
+def minibatch_sgd(gradients, params, X, y, learning_rate, epochs, batch_size, shuffle=True, seed=0):
+    """Mini-batch stochastic gradient descent; returns the parameters after each epoch (epochs + 1 dicts).
+
+    Each epoch visits the N examples once, in batches of batch_size (the last one
+    may be smaller), and takes one step per batch against
+    gradients(params, X_batch, y_batch), a dict shaped like params. batch_size = N
+    is plain gradient descent: one exact step per epoch. shuffle=True draws a new
+    order every epoch, as Keras's model.fit does; shuffle=False keeps the data's order.
+    """
+    X, y = check_data(X, y)
+    learning_rate, epochs = check_rate(learning_rate), check_count(epochs, "epochs")
+    if check_count(batch_size, "batch_size") < 1 or batch_size > len(y):
+        raise ValueError(f"batch_size must be between 1 and the number of examples, {len(y)}, got {batch_size}")
+    rng = np.random.default_rng(seed)
+    params = {name: as_real_array(value) for name, value in params.items()}
+    history = [params]
+    for _ in range(epochs):
+        order = rng.permutation(len(y)) if shuffle else np.arange(len(y))
+        for start in range(0, len(y), batch_size):
+            batch = order[start:start + batch_size]
+            grads = gradients(params, X[batch], y[batch])
+            params = {name: value - learning_rate * grads[name] for name, value in params.items()}
+        history.append(params)
+    return history
+# --8<-- [end:sgd]
+
+
+# --8<-- [start:network]
+def check_network(params, n_inputs):
+    """W1 (D, H), b1 (H,), W2 (H, 1), b2 (1,) as float64: the weights of Dense(H) then Dense(1)."""
+    W1 = params.get("W1") if isinstance(params, dict) else None
+    if np.ndim(W1) != 2:
+        raise ValueError(f"params['W1'] must have shape (inputs, hidden units) = ({n_inputs}, H), "
+                         f"got {'nothing' if W1 is None else np.shape(W1)}")
+    hidden = np.shape(W1)[1]
+    return check_params(params, {"W1": (n_inputs, hidden), "b1": (hidden,), "W2": (hidden, 1), "b2": (1,)})
+
+
+def init_network(n_inputs=2, n_hidden=2, seed=0):
+    """Random weights and zero biases: for 2 inputs and 2 hidden units, the notes' 9 parameters.
+
+    The weights must be random: hidden units that start equal get equal gradients and stay twins.
+    """
+    rng = np.random.default_rng(seed)
+    return {"W1": rng.normal(size=(n_inputs, n_hidden)), "b1": np.zeros(n_hidden),
+            "W2": rng.normal(size=(n_hidden, 1)), "b2": np.zeros(1)}
+
+
+def forward(params, X):
+    """The forward pass of inputs X (N, D): returns u (N, H), z (N, H), v (N,), P (N,)."""
+    X = check_inputs(X)
+    W1, b1, W2, b2 = check_network(params, X.shape[1]).values()
+    u = X @ W1 + b1  # u_j = w_1j x_1 + w_2j x_2 + b_j, one column per hidden unit
+    z = np.tanh(u)  # z_j = tanh(u_j), the hidden units' outputs
+    v = (z @ W2 + b2)[:, 0]  # v = w_1 z_1 + w_2 z_2 + b, the output's logit
+    return u, z, v, sigmoid(v)  # P = sigmoid(v), the probability of "infected"
+
+
+def network_loss(params, X, y):
+    """E / N, the mean binary cross-entropy of the network's P against the labels y."""
+    X, y = check_data(X, y)
+    return binary_cross_entropy(y, forward(params, X)[2])
+
+
+def make_wedge(n, seed=0):
+    """n points, X (n, 2), uniform in [-2, 2]^2, and y (n,): 1 above both diagonals, else 0.
+
+    The lines x2 = x1 and x2 = -x1 split the plane into 4 regions, as in the
+    notes' picture; one region is positive. A single neuron (one line) cannot
+    separate it; two hidden units, one line each, can.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, size=(check_count(n, "n"), 2))
+    return X, ((X[:, 1] > X[:, 0]) & (X[:, 1] > -X[:, 0])).astype(np.float64)
+# --8<-- [end:network]
+
+
+# --8<-- [start:backprop]
+def network_gradients(params, X, y):
+    """dE/d(every parameter) by backpropagation: the chain rule, from the loss back to W1.
+
+    One forward pass keeps u, z and P; one backward pass reuses them. The cost is
+    about that of two forward passes, however many parameters there are.
+    """
+    X, y = check_data(X, y)
+    W1, b1, W2, b2 = check_network(params, X.shape[1]).values()
+    _, z, _, p = forward(params, X)
+    dv = (p - y) / len(y)  # (N,)   dE/dv: sigmoid and cross-entropy cancel to P - y
+    dW2 = z.T @ dv[:, None]  # (H, 1) dE/dw_j = dE/dv * z_j, summed over the examples
+    db2 = dv.sum(keepdims=True)  # (1,) dE/db = dE/dv * 1
+    dz = dv[:, None] * W2[:, 0]  # (N, H) dE/dz_j = dE/dv * w_j
+    du = dz * (1 - z**2)  # (N, H) dE/du_j = dE/dz_j * tanh'(u_j), and tanh' = 1 - tanh^2
+    dW1 = X.T @ du  # (D, H) dE/dw_ij = dE/du_j * x_i
+    db1 = du.sum(axis=0)  # (H,)   dE/db_j = dE/du_j * 1
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+# --8<-- [end:backprop]
+
+
+# --8<-- [start:numerical]
+def numerical_gradient(loss, params, h=1e-6):
+    """Central differences (loss(theta + h) - loss(theta - h)) / 2h for every parameter, one at a time.
+
+    Two loss evaluations per parameter, each a full forward pass: a fine check
+    for 9 parameters, hopeless as a way to train millions.
+    """
+    if not 0 < h < np.inf:
+        raise ValueError(f"the step h must be a number > 0, got {h!r}")
+    params = {name: as_real_array(value) for name, value in params.items()}
+    grads = {}
+    for name, value in params.items():
+        grads[name] = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            up, down = value.copy(), value.copy()
+            up[index] += h
+            down[index] -= h
+            grads[name][index] = (loss({**params, name: up}) - loss({**params, name: down})) / (2 * h)
+    return grads
+
+
+def relative_difference(grads, reference):
+    """|grads - reference| / |reference|, with all parameters flattened into one vector."""
+    if set(grads) != set(reference):
+        raise ValueError(f"expected the same parameter names, got {sorted(grads)} and {sorted(reference)}")
+    a = np.concatenate([np.ravel(grads[name]) for name in sorted(reference)])
+    b = np.concatenate([np.ravel(reference[name]) for name in sorted(reference)])
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+# --8<-- [end:numerical]
+
+
+# --8<-- [start:exercise]
+def relu_network_gradients(params, X, y):
+    """network_gradients with ReLU hidden units: z_j = max(0, u_j), so dz_j/du_j is 1 where u_j > 0, else 0."""
+    X, y = check_data(X, y)
+    W1, b1, W2, b2 = check_network(params, X.shape[1]).values()
+    u = X @ W1 + b1
+    z = np.maximum(0, u)
+    p = sigmoid((z @ W2 + b2)[:, 0])
+    dv = (p - y) / len(y)
+    du = dv[:, None] * W2[:, 0] * (u > 0)  # the only change: ReLU's derivative instead of 1 - z^2
+    return {"W1": X.T @ du, "b1": du.sum(axis=0), "W2": z.T @ dv[:, None], "b2": dv.sum(keepdims=True)}
+# --8<-- [end:exercise]
+
+
+if __name__ == "__main__":
+    # --8<-- [start:likelihood]
+    X, y = make_test_results(2000)
+    print(f"data: {len(y)} people, {int(y.sum())} infected, test values from {X.min():.1f} to {X.max():.1f}")
+    for name, params in [("w = 0, b = 0", {"w": np.zeros(2), "b": 0.0}),
+                         ("line x1 + x2 = 10", {"w": np.ones(2), "b": -10.0})]:
+        p = sigmoid(X @ params["w"] + params["b"])  # P(infected) for each person
+        p_true = np.where(y == 1, p, 1 - p)  # the probability given to what really happened
+        print(f"{name:17}: P = product = {np.prod(p_true):.3g}, E = -sum(log) = {-np.sum(np.log(p_true)):8.2f}, "
+              f"E / N = {neuron_loss(params, X, y):.4f}")
+    # --8<-- [end:likelihood]
+
+    # --8<-- [start:loss-keras]
+    import keras
+
+    keras.config.set_floatx("float64")  # Keras computes in float32 by default; NumPy here is float64
+    params = {"w": np.ones(2), "b": -10.0}
+    logits = X @ params["w"] + params["b"]
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)  # the mean over the batch, like E / N
+    print(f"Keras BinaryCrossentropy: {float(bce(y, logits)):.4f}, ours: {neuron_loss(params, X, y):.4f}, "
+          f"difference {abs(float(bce(y, logits)) - neuron_loss(params, X, y)):.1e}")
+    # --8<-- [end:loss-keras]
+
+    # --8<-- [start:two-runs]
+    stationary = np.sort(np.roots([4, 0, -6, 1]).real)  # where the slope 4x^3 - 6x + 1 is 0
+    print("slope 0 at x =", stationary.round(4), "with f(x) =", two_valleys(stationary).round(4))
+    for x0 in (0.0, 0.3):
+        path = gradient_descent(two_valleys_slope, x0, learning_rate=0.05, steps=50)
+        print(f"start {x0:.1f}: x after 1, 5, 20, 50 steps = {path[[1, 5, 20, 50]].round(4)}, "
+              f"f = {two_valleys(path[-1]):.4f}")
+    # --8<-- [end:two-runs]
+
+    # --8<-- [start:two-runs-plot]
+    import matplotlib.pyplot as plt
+
+    x = np.linspace(-1.9, 1.8, 400)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(x, two_valleys(x), color="gray", label="f(x) = x^4 - 3x^2 + x")
+    for x0, color in [(0.0, "C0"), (0.3, "C1")]:
+        path = gradient_descent(two_valleys_slope, x0, learning_rate=0.05, steps=50)
+        ax.plot(path, two_valleys(path), "o-", color=color, markersize=4, label=f"50 steps from x = {x0}")
+    ax.set(xlabel="x (the parameter)", ylabel="f(x) (the loss)", title="Gradient descent, learning rate 0.05")
+    ax.grid(True)
+    ax.legend()
+    plt.show()
+    # --8<-- [end:two-runs-plot]
+
+    # --8<-- [start:descent-keras]
+    import tensorflow as tf
+
+    x = keras.Variable(0.3, dtype="float64")  # a Python float would give float32
+    optimizer = keras.optimizers.SGD(learning_rate=0.05)
+    for _ in range(50):
+        with tf.GradientTape() as tape:
+            loss = x**4 - 3 * x**2 + x
+        optimizer.apply_gradients([(tape.gradient(loss, x), x)])  # x <- x - 0.05 * slope
+    ours = gradient_descent(two_valleys_slope, 0.3, learning_rate=0.05, steps=50)[-1]
+    print(f"Keras SGD after 50 steps: x = {float(x):.10f}, ours: {ours:.10f}")
+    # --8<-- [end:descent-keras]
+
+    # --8<-- [start:learning-rates]
+    curvature = 12 * stationary[0] ** 2 - 6  # f''(x) at the deep minimum
+    print(f"curvature at the deep minimum: {curvature:.2f}; 1 / c = {1 / curvature:.3f}, 2 / c = {2 / curvature:.3f}")
+    print(" rate   factor    x after 1, 2, 3, 5, 10 steps")
+    rates = [0.001, 0.05, 0.1, 0.15, 0.25, 0.3]
+    for rate in rates:
+        path = gradient_descent(two_valleys_slope, -0.5, learning_rate=rate, steps=10)
+        print(f"{rate:5}  {1 - rate * curvature:7.2f}   " + " ".join(f"{v:11.3g}" for v in path[[1, 2, 3, 5, 10]]))
+    # --8<-- [end:learning-rates]
+
+    # --8<-- [start:learning-rates-plot]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for rate in rates[:-1]:  # 0.3 leaves the picture after 4 steps
+        ax.plot(gradient_descent(two_valleys_slope, -0.5, learning_rate=rate, steps=30), ".-", label=f"rate {rate}")
+    for minimum in stationary[[0, 2]]:
+        ax.axhline(minimum, color="gray", linestyle="--", linewidth=1)
+    ax.set(xlabel="step", ylabel="x", ylim=(-2, 1.6),
+           title="Gradient descent from x = -0.5 (rate 0.3 leaves the picture)")
+    ax.grid(True)
+    ax.legend(ncol=5, fontsize="small", loc="upper center")
+    plt.show()
+    # --8<-- [end:learning-rates-plot]
+
+    # --8<-- [start:batch-noise]
+    start = {"w": np.zeros(2), "b": 0.0}
+    full = neuron_gradients(start, X, y)  # the exact gradient, from all 2000 people
+    full = np.append(full["w"], full["b"])
+    rng = np.random.default_rng(0)
+    print("batch size  steps per epoch  spread of the batch gradient  spread x sqrt(batch)")
+    for batch_size in (1, 8, 32, 128, 2000):
+        batches = [rng.choice(len(y), size=batch_size, replace=False) for _ in range(500)]
+        errors = [np.append(*neuron_gradients(start, X[b], y[b]).values()) - full for b in batches]
+        spread = np.sqrt(np.mean(np.sum(np.square(errors), axis=1))) / np.linalg.norm(full)
+        print(f"{batch_size:10}  {-(-len(y) // batch_size):15}  {spread:28.1%}  {spread * np.sqrt(batch_size):20.2f}")
+    # --8<-- [end:batch-noise]
+
+    # --8<-- [start:sgd-vs-gd]
+    runs = {}
+    print("method               rate   steps/epoch   loss after 1, 5, 20, 100 epochs")
+    for batch_size, label in [(2000, "gradient descent"), (32, "SGD, batches of 32")]:
+        for rate in (0.03, 0.1, 0.3):
+            history = minibatch_sgd(neuron_gradients, start, X, y, rate, epochs=100, batch_size=batch_size)
+            runs[label, rate] = [neuron_loss(params, X, y) for params in history]
+            losses = " ".join(f"{runs[label, rate][epoch]:6.3f}" for epoch in (1, 5, 20, 100))
+            print(f"{label:19}  {rate:4}  {-(-len(y) // batch_size):12}   {losses}")
+    # --8<-- [end:sgd-vs-gd]
+
+    # --8<-- [start:sgd-vs-gd-plot]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, label in zip(axes, ["gradient descent", "SGD, batches of 32"]):
+        for rate in (0.03, 0.1, 0.3):
+            ax.plot(runs[label, rate], label=f"rate {rate}")
+        ax.set(title=label, xlabel="epochs (passes over the 2000 examples)", ylim=(0.15, 1.0))
+        ax.grid(True)
+        ax.legend()
+    axes[0].set(ylabel="loss E / N")
+    plt.show()
+    # --8<-- [end:sgd-vs-gd-plot]
+
+    # --8<-- [start:escape]
+    shallow, deep, ridge = stationary[2], stationary[0], stationary[1]
+    print("noise   started in the shallow valley,   started in the deep valley,")
+    print("        ended in the deep one            ended in the shallow one")
+    for noise in (0, 2, 4, 6, 8):
+        ends = []
+        for x0 in (shallow, deep):
+            runs_at_once = np.full(1000, x0)  # 1000 independent runs
+            noisy = gradient_descent(two_valleys_slope, runs_at_once, 0.05, steps=1000, noise=noise)[-1]
+            settled = gradient_descent(two_valleys_slope, noisy, 0.05, steps=200)[-1]  # then without noise
+            ends.append(np.mean(settled < ridge))  # the ridge between the valleys is at x = 0.17
+        print(f"{noise:5}   {ends[0]:31.1%}   {1 - ends[1]:26.1%}")
+    # --8<-- [end:escape]
+
+    # --8<-- [start:saddle]
+    def saddle_slope(p):
+        """The gradient of f(x, y) = x^2 + y^4 / 4 - y^2 / 2: a saddle at (0, 0), minima at (0, +-1)."""
+        return np.array([2 * p[0], p[1] ** 3 - p[1]])
+
+    plain = gradient_descent(saddle_slope, [1.0, 0.0], learning_rate=0.1, steps=300)[-1]
+    noisy = gradient_descent(saddle_slope, [1.0, 0.0], learning_rate=0.1, steps=300, noise=0.1)[-1]
+    print("without noise: (x, y) =", plain.round(3), "  with noise 0.1: (x, y) =", noisy.round(3))
+    # --8<-- [end:saddle]
+
+    # --8<-- [start:forward-demo]
+    params = init_network(n_inputs=2, n_hidden=2, seed=0)
+    for name, value in params.items():
+        print(f"{name}: shape {value.shape}, values {value.ravel().round(3)}")
+    print("parameters:", sum(value.size for value in params.values()))
+    X, y = make_wedge(200)
+    u, z, v, p = forward(params, X[:3])
+    print("first 3 points:", X[:3].round(2).tolist(), "labels", y[:3])
+    print("u =", u.round(3).tolist())
+    print("z =", z.round(3).tolist())
+    print("v =", v.round(3), " P =", p.round(3))
+    print(f"loss on all {len(y)} points: {network_loss(params, X, y):.4f}")
+    # --8<-- [end:forward-demo]
+
+    # --8<-- [start:check-numerical]
+    grads = network_gradients(params, X, y)
+    numerical = numerical_gradient(lambda q: network_loss(q, X, y), params, h=1e-6)
+    for name in params:
+        print(f"{name}: backprop {grads[name].ravel().round(6)}\n    numerical {numerical[name].ravel().round(6)}")
+    print(f"relative difference, backprop vs central differences: {relative_difference(grads, numerical):.1e}")
+    # --8<-- [end:check-numerical]
+
+    # --8<-- [start:check-keras]
+    model = keras.Sequential([keras.Input(shape=(2,)),
+                              keras.layers.Dense(2, activation="tanh"),
+                              keras.layers.Dense(1)])  # the logit v; the sigmoid is inside the loss
+    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
+    print("Keras parameters:", model.count_params())
+    with tf.GradientTape() as tape:
+        loss = bce(y, model(X)[:, 0])
+    tape_grads = dict(zip(params, (g.numpy() for g in tape.gradient(loss, model.trainable_weights))))
+    print(f"loss: Keras {float(loss):.10f}, ours {network_loss(params, X, y):.10f}")
+    print(f"relative difference, backprop vs GradientTape: {relative_difference(grads, tape_grads):.1e}")
+    # --8<-- [end:check-keras]
+
+    # --8<-- [start:step-size]
+    print("   h       relative difference to backprop")
+    for h in (1e-1, 1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12):
+        numerical = numerical_gradient(lambda q: network_loss(q, X, y), params, h=h)
+        print(f"{h:7.0e}   {relative_difference(numerical, grads):.0e}")
+    # --8<-- [end:step-size]
+
+    # --8<-- [start:train-numpy]
+    history = minibatch_sgd(network_gradients, params, X, y, learning_rate=0.5, epochs=100,
+                            batch_size=20, shuffle=False)
+    for epoch in (0, 1, 10, 100):
+        _, _, v, _ = forward(history[epoch], X)
+        print(f"epoch {epoch:3}: loss {network_loss(history[epoch], X, y):.4f}, "
+              f"accuracy {np.mean((v > 0) == (y == 1)):.1%}")
+    trained = history[-1]
+    print("W1 =", trained["W1"].round(2).tolist(), " b1 =", trained["b1"].round(2))
+    # --8<-- [end:train-numpy]
+
+    # --8<-- [start:train-keras]
+    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])  # the same start
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=bce)
+    model.fit(X, y, batch_size=20, epochs=100, shuffle=False, verbose=0)
+    keras_trained = dict(zip(params, model.get_weights()))
+    print(f"Keras after 100 epochs: loss {float(bce(y, model(X)[:, 0])):.4f}; "
+          f"relative difference of the 9 weights to ours: {relative_difference(keras_trained, trained):.1e}")
+    # --8<-- [end:train-keras]
+
+    # --8<-- [start:solution]
+    relu_model = keras.Sequential([keras.Input(shape=(2,)),
+                                   keras.layers.Dense(2, activation="relu"),
+                                   keras.layers.Dense(1)])
+    for seed in range(3):
+        relu_params = init_network(seed=seed)
+        relu_model.set_weights([relu_params[name] for name in ("W1", "b1", "W2", "b2")])
+        with tf.GradientTape() as tape:
+            loss = bce(y, relu_model(X)[:, 0])
+        tape_grads = dict(zip(relu_params, (g.numpy() for g in tape.gradient(loss, relu_model.trainable_weights))))
+        ours = relu_network_gradients(relu_params, X, y)
+        print(f"seed {seed}: relative difference, ReLU backprop vs GradientTape: "
+              f"{relative_difference(ours, tape_grads):.1e}")
+    # --8<-- [end:solution]

@@ -1,0 +1,438 @@
+"""Loss, gradient descent, SGD and backpropagation of docs/gradient_descent.md, against TensorFlow and Keras."""
+
+from __future__ import annotations
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from snippets import gradient_descent as gd
+
+RNG = np.random.default_rng(0)
+# (inputs D, hidden units H, examples N): the notes' 2-2 network and other sizes
+SIZES = [(2, 2, 200), (3, 5, 17), (1, 1, 1), (4, 3, 50)]
+
+
+def random_params(n_inputs, n_hidden, scale=1.0):
+    """Random weights and biases (zero biases would hide bias mistakes)."""
+    return {"W1": RNG.normal(scale=scale, size=(n_inputs, n_hidden)), "b1": RNG.normal(size=n_hidden),
+            "W2": RNG.normal(scale=scale, size=(n_hidden, 1)), "b2": RNG.normal(size=1)}
+
+
+def random_data(n_inputs, n):
+    return RNG.normal(size=(n, n_inputs)), (RNG.random(n) < 0.5).astype(np.float64)
+
+
+def tape_gradients(params, X, y, activation="tanh"):
+    """The gradient of the mean binary cross-entropy of a float64 Keras model, by tf.GradientTape."""
+    n_inputs, n_hidden = params["W1"].shape
+    model = keras.Sequential([keras.Input(shape=(n_inputs,), dtype="float64"),
+                              keras.layers.Dense(n_hidden, activation=activation, dtype="float64"),
+                              keras.layers.Dense(1, dtype="float64")])
+    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
+    with tf.GradientTape() as tape:
+        logits = model(tf.constant(X))[:, 0]
+        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.constant(y), logits=logits))
+    grads = tape.gradient(loss, model.trainable_weights)
+    return float(loss), dict(zip(["W1", "b1", "W2", "b2"], (g.numpy() for g in grads))), model
+
+
+@pytest.fixture
+def float64_keras():
+    """Keras computing in float64 for one test (model.fit casts its data to floatx)."""
+    before = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(before)
+
+
+# ---------------------------------------------------------------- the loss
+
+
+@pytest.mark.parametrize("n", [1, 7, 300])
+def test_binary_cross_entropy_equals_tensorflow_and_the_formula(n):
+    logits = RNG.normal(scale=4.0, size=n)
+    y = (RNG.random(n) < 0.5).astype(np.float64)
+    expected = np.mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits).numpy())
+    np.testing.assert_allclose(gd.binary_cross_entropy(y, logits), expected, rtol=1e-13)
+    p = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(gd.binary_cross_entropy(y, logits),
+                               -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-10)
+    keras_mean = keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")(y, logits)
+    np.testing.assert_allclose(gd.binary_cross_entropy(y, logits), float(keras_mean), rtol=1e-12)
+
+
+def test_binary_cross_entropy_of_huge_logits_is_exact_and_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = gd.binary_cross_entropy(np.array([1.0, 0.0, 1.0]), np.array([-1000.0, 1000.0, 1000.0]))
+    assert loss == pytest.approx((1000 + 1000 + 0) / 3)
+
+
+def test_the_loss_is_minus_log_of_the_likelihood_over_n():
+    X, y = gd.make_test_results(50, seed=3)
+    params = {"w": np.array([0.7, 0.4]), "b": -5.0}
+    p = 1 / (1 + np.exp(-(X @ params["w"] + params["b"])))
+    likelihood = np.prod(np.where(y == 1, p, 1 - p))
+    assert likelihood > 0  # 50 people: the product still fits in a float64
+    np.testing.assert_allclose(gd.neuron_loss(params, X, y), -np.log(likelihood) / len(y), rtol=1e-10)
+
+
+def test_the_likelihood_of_2000_people_underflows_but_the_loss_does_not():
+    X, y = gd.make_test_results(2000)
+    assert np.prod(np.full(len(y), 0.5)) == 0.0
+    start = {"w": np.zeros(2), "b": 0.0}
+    assert gd.neuron_loss(start, X, y) * len(y) == pytest.approx(2000 * np.log(2))
+
+
+def test_neuron_gradients_equal_gradient_tape_and_central_differences():
+    X, y = gd.make_test_results(300, seed=1)
+    params = {"w": np.array([0.3, -0.2]), "b": 0.5}
+    w, b = tf.Variable(params["w"]), tf.Variable(params["b"], dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=tf.linalg.matvec(X, w) + b))
+    dw, db = tape.gradient(loss, [w, b])
+    ours = gd.neuron_gradients(params, X, y)
+    np.testing.assert_allclose(ours["w"], dw.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours["b"], db.numpy(), rtol=1e-10)
+    numerical = gd.numerical_gradient(lambda q: gd.neuron_loss(q, X, y), params)
+    assert gd.relative_difference(ours, numerical) < 1e-6
+
+
+# ---------------------------------------------------------------- gradient descent in 1-D
+
+
+def test_two_valleys_slope_is_its_derivative_and_the_minima_are_where_the_page_says():
+    x = np.linspace(-2, 2, 41)
+    h = 1e-6
+    numerical = (gd.two_valleys(x + h) - gd.two_valleys(x - h)) / (2 * h)
+    np.testing.assert_allclose(gd.two_valleys_slope(x), numerical, rtol=1e-6, atol=1e-6)
+    deep, hump, shallow = np.sort(np.roots([4, 0, -6, 1]).real)
+    assert (deep, hump, shallow) == pytest.approx((-1.3008, 0.1699, 1.1309), abs=1e-4)
+    assert gd.two_valleys(deep) < gd.two_valleys(shallow) < gd.two_valleys(hump)
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.3, 0.7, 0.95, 1.05])
+def test_on_a_parabola_every_step_multiplies_the_distance_by_one_minus_rate_times_curvature(rate):
+    curvature, minimum, x0 = 2.0, 1.5, -3.0  # f(x) = (x - 1.5)^2, f'(x) = 2 (x - 1.5)
+    path = gd.gradient_descent(lambda x: curvature * (x - minimum), x0, rate, steps=25)
+    expected = minimum + (1 - rate * curvature) ** np.arange(26) * (x0 - minimum)
+    np.testing.assert_allclose(path, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("x0, valley", [(-2.0, "deep"), (0.0, "deep"), (0.16, "deep"), (0.18, "shallow"),
+                                        (0.3, "shallow"), (1.8, "shallow")])
+def test_the_starting_point_decides_the_valley(x0, valley):
+    deep, hump, shallow = np.sort(np.roots([4, 0, -6, 1]).real)
+    end = gd.gradient_descent(gd.two_valleys_slope, x0, learning_rate=0.05, steps=400)[-1]
+    assert end == pytest.approx(deep if valley == "deep" else shallow, abs=1e-8)
+
+
+def test_learning_rates_below_two_over_curvature_converge_and_larger_ones_do_not():
+    deep = np.sort(np.roots([4, 0, -6, 1]).real)[0]
+    limit = 2 / (12 * deep**2 - 6)
+    for rate in (0.01, 0.05, 0.1, 0.13):
+        assert rate < limit
+        assert gd.gradient_descent(gd.two_valleys_slope, -0.5, rate, steps=2000)[-1] == pytest.approx(deep)
+    bouncing = gd.gradient_descent(gd.two_valleys_slope, -0.5, 0.15, steps=200)
+    assert np.ptp(bouncing[-20:]) > 0.3  # a 2-cycle around the minimum, for ever
+    assert gd.gradient_descent(gd.two_valleys_slope, -0.5, 0.25, steps=10)[-1] > 0.17  # thrown into the other valley
+    assert abs(gd.gradient_descent(gd.two_valleys_slope, -0.5, 0.3, steps=10)[-1]) > 1e100  # diverges
+
+
+def test_keras_sgd_takes_the_same_steps(float64_keras):
+    x = keras.Variable(0.3, dtype="float64")
+    optimizer = keras.optimizers.SGD(learning_rate=0.05)
+    for _ in range(30):
+        with tf.GradientTape() as tape:
+            loss = x**4 - 3 * x**2 + x
+        optimizer.apply_gradients([(tape.gradient(loss, x), x)])
+    ours = gd.gradient_descent(gd.two_valleys_slope, 0.3, learning_rate=0.05, steps=30)[-1]
+    assert float(x) == pytest.approx(ours, rel=1e-13)
+
+
+def test_an_array_of_starts_is_many_independent_runs_and_noise_is_seeded():
+    starts = np.array([-1.0, 0.0, 0.5, 1.5])
+    together = gd.gradient_descent(gd.two_valleys_slope, starts, 0.05, steps=30)
+    for i, x0 in enumerate(starts):
+        np.testing.assert_allclose(together[:, i], gd.gradient_descent(gd.two_valleys_slope, x0, 0.05, steps=30))
+    noisy = gd.gradient_descent(gd.two_valleys_slope, starts, 0.05, steps=30, noise=2.0, seed=1)
+    np.testing.assert_array_equal(noisy, gd.gradient_descent(gd.two_valleys_slope, starts, 0.05, 30, 2.0, seed=1))
+    assert not np.allclose(noisy, gd.gradient_descent(gd.two_valleys_slope, starts, 0.05, 30, 2.0, seed=2))
+    assert not np.allclose(noisy, together)
+
+
+def test_noise_helps_out_of_the_shallow_valley_only_in_a_band_of_noise_levels():
+    deep, hump, shallow = np.sort(np.roots([4, 0, -6, 1]).real)
+
+    def ends_deep(x0, noise):
+        noisy = gd.gradient_descent(gd.two_valleys_slope, np.full(300, x0), 0.05, steps=1000, noise=noise)[-1]
+        return np.mean(gd.gradient_descent(gd.two_valleys_slope, noisy, 0.05, steps=200)[-1] < hump)
+
+    assert ends_deep(shallow, 0.0) == 0.0 and ends_deep(deep, 0.0) == 1.0
+    assert ends_deep(shallow, 2.0) == 0.0  # too little noise: nothing escapes
+    assert ends_deep(shallow, 4.0) > 0.8 and ends_deep(deep, 4.0) > 0.95  # escapes, mostly one way
+    assert ends_deep(deep, 8.0) < 0.9  # too much noise: even good starts are lost
+
+
+def test_noise_leaves_a_saddle_point_that_exact_descent_cannot():
+    def saddle_slope(p):
+        return np.array([2 * p[0], p[1] ** 3 - p[1]])
+
+    plain = gd.gradient_descent(saddle_slope, [1.0, 0.0], learning_rate=0.1, steps=300)[-1]
+    noisy = gd.gradient_descent(saddle_slope, [1.0, 0.0], learning_rate=0.1, steps=300, noise=0.1)[-1]
+    np.testing.assert_allclose(plain, [0.0, 0.0], atol=1e-12)
+    assert abs(abs(noisy[1]) - 1) < 0.1
+
+
+# ---------------------------------------------------------------- mini-batch SGD
+
+
+def test_batch_size_n_is_gradient_descent_and_batches_partition_each_epoch():
+    X, y = gd.make_test_results(60, seed=2)
+    start = {"w": np.zeros(2), "b": 0.0}
+    history = gd.minibatch_sgd(gd.neuron_gradients, start, X, y, learning_rate=0.1, epochs=5, batch_size=60)
+    params = start
+    for epoch in range(1, 6):
+        grads = gd.neuron_gradients(params, X, y)
+        params = {name: params[name] - 0.1 * grads[name] for name in params}
+        np.testing.assert_allclose(history[epoch]["w"], params["w"], rtol=1e-13)
+
+    seen = []
+
+    def recording(params, X_batch, y_batch):
+        seen.append(X_batch[:, 0].copy())
+        return {name: np.zeros_like(value) for name, value in params.items()}
+
+    gd.minibatch_sgd(recording, start, X, y, learning_rate=0.1, epochs=2, batch_size=25)
+    assert [len(batch) for batch in seen] == [25, 25, 10] * 2  # ceil(60 / 25) steps, the last one smaller
+    for epoch in (seen[:3], seen[3:]):
+        np.testing.assert_array_equal(np.sort(np.concatenate(epoch)), np.sort(X[:, 0]))  # every example once
+    assert not np.array_equal(np.concatenate(seen[:3]), np.concatenate(seen[3:]))  # a new order each epoch
+
+
+def test_mini_batch_gradients_average_to_the_full_gradient():
+    X, y = gd.make_test_results(64, seed=4)
+    params = {"w": np.array([0.2, -0.1]), "b": 0.3}
+    full = gd.neuron_gradients(params, X, y)
+    order = np.random.default_rng(0).permutation(64)
+    batches = [gd.neuron_gradients(params, X[b], y[b]) for b in order.reshape(8, 8)]
+    np.testing.assert_allclose(np.mean([g["w"] for g in batches], axis=0), full["w"], rtol=1e-12)
+    np.testing.assert_allclose(np.mean([g["b"] for g in batches]), full["b"], rtol=1e-12)
+
+
+def test_for_the_same_epochs_sgd_gets_lower_than_gradient_descent_on_the_page_data():
+    X, y = gd.make_test_results(2000)
+    start = {"w": np.zeros(2), "b": 0.0}
+    loss = {}
+    for batch_size in (2000, 32):
+        final = gd.minibatch_sgd(gd.neuron_gradients, start, X, y, 0.1, epochs=100, batch_size=batch_size)[-1]
+        loss[batch_size] = gd.neuron_loss(final, X, y)
+    assert loss[32] < 0.25 < 0.55 < loss[2000]
+
+
+def test_keras_fit_with_sgd_is_minibatch_sgd_with_backpropagation(float64_keras):
+    X, y = gd.make_wedge(60, seed=5)
+    params = gd.init_network(seed=3)
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)])
+    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(X, y, batch_size=16, epochs=4, shuffle=False, verbose=0)  # batches of 16, 16, 16, 12
+    ours = gd.minibatch_sgd(gd.network_gradients, params, X, y, 0.5, epochs=4, batch_size=16, shuffle=False)[-1]
+    assert gd.relative_difference(dict(zip(["W1", "b1", "W2", "b2"], model.get_weights())), ours) < 1e-12
+
+
+# ---------------------------------------------------------------- backpropagation
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
+def test_backprop_equals_gradient_tape(n_inputs, n_hidden, n):
+    params = random_params(n_inputs, n_hidden)
+    X, y = random_data(n_inputs, n)
+    loss, tape, model = tape_gradients(params, X, y)
+    assert gd.network_loss(params, X, y) == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(gd.forward(params, X)[2], model(X).numpy()[:, 0], rtol=1e-12, atol=1e-14)
+    assert gd.relative_difference(gd.network_gradients(params, X, y), tape) < 1e-10
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
+def test_backprop_equals_central_differences(n_inputs, n_hidden, n):
+    params = random_params(n_inputs, n_hidden)
+    X, y = random_data(n_inputs, n)
+    numerical = gd.numerical_gradient(lambda q: gd.network_loss(q, X, y), params, h=1e-6)
+    assert gd.relative_difference(gd.network_gradients(params, X, y), numerical) < 1e-6
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
+def test_relu_backprop_equals_gradient_tape(n_inputs, n_hidden, n):
+    params = random_params(n_inputs, n_hidden)
+    X, y = random_data(n_inputs, n)
+    _, tape, _ = tape_gradients(params, X, y, activation="relu")
+    assert gd.relative_difference(gd.relu_network_gradients(params, X, y), tape) < 1e-10
+
+
+def test_the_notes_network_has_nine_parameters_like_keras():
+    params = gd.init_network(n_inputs=2, n_hidden=2)
+    assert sum(value.size for value in params.values()) == 9
+    assert tape_gradients(params, *random_data(2, 5))[2].count_params() == 9
+
+
+def test_training_the_network_separates_the_wedge():
+    X, y = gd.make_wedge(200)
+    assert 0.1 < y.mean() < 0.4  # one of the four regions
+    history = gd.minibatch_sgd(gd.network_gradients, gd.init_network(), X, y, 0.5, epochs=100, batch_size=20,
+                               shuffle=False)
+    assert gd.network_loss(history[-1], X, y) < 0.05 < 0.7 < gd.network_loss(history[0], X, y)
+    assert np.mean((gd.forward(history[-1], X)[2] > 0) == (y == 1)) > 0.98
+    W1, b1 = history[-1]["W1"], history[-1]["b1"]
+    normals = W1 / np.linalg.norm(W1, axis=0)  # each hidden unit's line w_1j x_1 + w_2j x_2 + b_j = 0
+    diagonals = np.array([[1.0, 1.0], [-1.0, 1.0]]).T / np.sqrt(2)  # x2 = -x1 and x2 = x1
+    assert np.all(np.abs(normals.T @ diagonals).max(axis=1) > 0.99)  # each unit found one diagonal ...
+    assert set(np.abs(normals.T @ diagonals).argmax(axis=1)) == {0, 1}  # ... and they found different ones
+    assert np.all(np.abs(b1) / np.linalg.norm(W1, axis=0) < 0.1)  # through (nearly) the origin
+
+
+def test_the_finite_difference_error_is_smallest_for_a_middle_step():
+    params = random_params(2, 2)
+    X, y = random_data(2, 100)
+    exact = gd.network_gradients(params, X, y)
+    error = {h: gd.relative_difference(gd.numerical_gradient(lambda q: gd.network_loss(q, X, y), params, h), exact)
+             for h in (1e-1, 1e-6, 1e-12)}
+    assert error[1e-6] < 1e-8 and error[1e-6] < error[1e-1] / 1000 and error[1e-6] < error[1e-12] / 1000
+
+
+def test_in_float32_no_step_h_gives_a_gradient_check_near_float64_accuracy():
+    params = random_params(2, 2)
+    X, y = random_data(2, 100)
+    exact = gd.network_gradients(params, X, y)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    p32 = {name: value.astype(np.float32) for name, value in params.items()}
+
+    def loss32(q):  # the page's loss, every number in float32
+        v = (np.tanh(X32 @ q["W1"] + q["b1"]) @ q["W2"] + q["b2"])[:, 0]
+        return np.mean(np.maximum(v, 0) - v * y32 + np.log1p(np.exp(-np.abs(v))))
+
+    def float32_error(h):
+        numerical = {}
+        for name, value in p32.items():
+            numerical[name] = np.zeros(value.shape)
+            for index in np.ndindex(value.shape):
+                up, down = value.copy(), value.copy()
+                up[index] += np.float32(h)
+                down[index] -= np.float32(h)
+                step = float(up[index]) - float(down[index])  # 2h, as float32 could represent it
+                numerical[name][index] = float(loss32({**p32, name: up}) - loss32({**p32, name: down})) / step
+        return gd.relative_difference(numerical, exact)
+
+    assert loss32(p32).dtype == np.float32
+    errors = [float32_error(h) for h in (1e-1, 1e-2, 1e-3, 1e-4)]
+    assert 1e-6 < min(errors) < 1e-3
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def slope(x):
+    return 2 * x
+
+
+@pytest.mark.parametrize("rate", [0, 0.0, -0.1, np.nan, np.inf, True, "0.1", None, [0.1]])
+def test_learning_rate_must_be_a_positive_number(rate):
+    with pytest.raises(ValueError, match="learning_rate must be a number > 0"):
+        gd.gradient_descent(slope, 1.0, rate, steps=3)
+    X, y = gd.make_test_results(10)
+    with pytest.raises(ValueError, match="learning_rate must be a number > 0"):
+        gd.minibatch_sgd(gd.neuron_gradients, {"w": np.zeros(2), "b": 0.0}, X, y, rate, epochs=1, batch_size=2)
+
+
+@pytest.mark.parametrize("steps", [-1, 2.5, True, "3", None])
+def test_steps_and_epochs_must_be_whole_numbers_at_least_zero(steps):
+    with pytest.raises(ValueError, match="steps must be a whole number >= 0"):
+        gd.gradient_descent(slope, 1.0, 0.1, steps=steps)
+    X, y = gd.make_test_results(10)
+    with pytest.raises(ValueError, match="epochs must be a whole number >= 0"):
+        gd.minibatch_sgd(gd.neuron_gradients, {"w": np.zeros(2), "b": 0.0}, X, y, 0.1, epochs=steps, batch_size=2)
+
+
+def test_zero_steps_and_zero_epochs_return_the_start():
+    np.testing.assert_array_equal(gd.gradient_descent(slope, 1.0, 0.1, steps=0), [1.0])
+    X, y = gd.make_test_results(10)
+    assert len(gd.minibatch_sgd(gd.neuron_gradients, {"w": np.zeros(2), "b": 0.0}, X, y, 0.1, 0, 2)) == 1
+
+
+def test_noise_must_not_be_negative_and_slope_must_keep_the_shape():
+    with pytest.raises(ValueError, match="noise must be a number >= 0"):
+        gd.gradient_descent(slope, 1.0, 0.1, steps=3, noise=-1.0)
+    with pytest.raises(ValueError, match=r"slope\(x\) must have the shape of x"):
+        gd.gradient_descent(lambda x: np.array([1.0, 2.0]), 1.0, 0.1, steps=3)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 11, 2.0])
+def test_batch_size_must_be_between_one_and_the_number_of_examples(batch_size):
+    X, y = gd.make_test_results(10)
+    with pytest.raises(ValueError, match="batch_size must be"):
+        gd.minibatch_sgd(gd.neuron_gradients, {"w": np.zeros(2), "b": 0.0}, X, y, 0.1, epochs=1, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.zeros((5, 2)), np.zeros(4), r"expected labels y of shape \(N,\) = \(5,\)"),
+    (np.zeros((5, 2)), np.zeros((5, 1)), r"expected labels y of shape \(N,\)"),
+    (np.zeros(5), np.zeros(5), r"expected inputs X of shape \(N, D\)"),
+    (np.zeros((0, 2)), np.zeros(0), r"expected inputs X of shape \(N, D\) with N >= 1"),
+    (np.zeros((3, 2)), np.array([0.0, 1.0, 2.0]), r"labels y must lie in \[0, 1\]"),
+    (np.array([["a", "b"]]), np.zeros(1), "expected real numbers"),
+])
+def test_mismatched_or_malformed_data_is_rejected(X, y, message):
+    params = gd.init_network()
+    for call in (lambda: gd.network_gradients(params, X, y), lambda: gd.network_loss(params, X, y),
+                 lambda: gd.neuron_loss({"w": np.zeros(2), "b": 0.0}, X, y),
+                 lambda: gd.minibatch_sgd(gd.network_gradients, params, X, y, 0.1, 1, 1)):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"W1": np.zeros((3, 2))}, "expected parameter shapes"),  # 3 inputs, but X has 2
+    ({"b1": np.zeros(3)}, "expected parameter shapes"),
+    ({"W2": np.zeros(2)}, "expected parameter shapes"),  # a column (2, 1) is expected
+    ({"b2": 0.0}, "expected parameter shapes"),
+    ({"W1": np.zeros(2)}, r"params\['W1'\] must have shape \(inputs, hidden units\)"),
+    ({"extra": np.zeros(1)}, "expected a dict of parameters"),
+])
+def test_wrong_parameter_shapes_are_rejected_by_backprop(change, message):
+    params = {**gd.init_network(), **change}
+    X, y = random_data(2, 5)
+    for function in (gd.network_gradients, gd.relu_network_gradients, gd.network_loss):
+        with pytest.raises(ValueError, match=message):
+            function(params, X, y)
+    with pytest.raises(ValueError, match=message):
+        gd.forward(params, X)
+
+
+def test_missing_parameters_are_rejected():
+    X, y = random_data(2, 5)
+    params = gd.init_network()
+    del params["b2"]
+    with pytest.raises(ValueError, match="expected a dict of parameters"):
+        gd.network_gradients(params, X, y)
+    with pytest.raises(ValueError, match=r"params\['W1'\] must have shape"):
+        gd.network_gradients([1.0, 2.0], X, y)
+    with pytest.raises(ValueError, match="expected parameter shapes"):
+        gd.neuron_gradients({"w": np.zeros(3), "b": 0.0}, X, y)
+
+
+def test_other_bad_input_is_rejected():
+    with pytest.raises(ValueError, match="the step h must be a number > 0"):
+        gd.numerical_gradient(lambda q: 0.0, {"w": np.zeros(2)}, h=0.0)
+    with pytest.raises(ValueError, match=r"labels and logits of one shape \(N,\)"):
+        gd.binary_cross_entropy(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="the same parameter names"):
+        gd.relative_difference({"w": np.zeros(2)}, {"v": np.zeros(2)})
+    with pytest.raises(ValueError, match="n must be a whole number >= 0"):
+        gd.make_test_results(-5)
+    with pytest.raises(ValueError, match="n must be a whole number >= 0"):
+        gd.make_wedge(2.5)
