@@ -41,3 +41,20 @@ def exec_record(page: str) -> dict:
     records = sorted(cache_dir().glob(f"{page.replace('/', '_')}.*.json"))
     assert len(records) == 1, f"expected one executed-output record for {page}, found {records}"
     return json.loads(records[0].read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def float64_keras():
+    """Keras layers and inputs in float64 for one test, then back to what it was.
+
+    Layers take their dtype from the global dtype policy, which Keras fixes from
+    floatx the first time a layer is made (perhaps in an earlier test), so both are set.
+    """
+    import keras
+
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    yield
+    keras.config.set_floatx(floatx)
+    keras.config.set_dtype_policy(policy)

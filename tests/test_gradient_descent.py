@@ -40,19 +40,6 @@ def tape_gradients(params, X, y, activation="tanh"):
     return float(loss), dict(zip(["W1", "b1", "W2", "b2"], (g.numpy() for g in grads))), model
 
 
-@pytest.fixture
-def float64_keras():
-    """Keras computing in float64 for one test (model.fit casts its data to floatx)."""
-    # Keras fixes the global dtype policy when the first layer is made (in an earlier test,
-    # perhaps), so set the policy as well as floatx, and restore both.
-    before, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx("float64")
-    keras.config.set_dtype_policy("float64")
-    yield
-    keras.config.set_floatx(before)
-    keras.config.set_dtype_policy(policy)
-
-
 # ---------------------------------------------------------------- the loss
 
 

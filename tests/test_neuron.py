@@ -20,21 +20,6 @@ def random_problem(n, d):
     return X, t, RNG.normal(size=d), float(RNG.normal())
 
 
-@pytest.fixture
-def floatx64():
-    """Keras layers and inputs in float64 for one test, then back to what it was.
-
-    Layers take their dtype from the global dtype policy, which Keras fixes from
-    floatx the first time a layer is made, so both have to be set.
-    """
-    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx("float64")
-    keras.config.set_dtype_policy("float64")
-    yield
-    keras.config.set_floatx(floatx)
-    keras.config.set_dtype_policy(policy)
-
-
 @pytest.mark.parametrize("n, d", [(1, 1), (7, 2), (50, 2), (30, 5)])
 def test_error_is_summed_binary_crossentropy_of_keras(n, d):
     X, t, w, b = random_problem(n, d)
@@ -130,7 +115,7 @@ def test_keras_float32_reaches_the_same_line(steps):
 
 
 @pytest.mark.parametrize("n, d, learning_rate, steps", [(200, 2, 0.002, 500), (50, 3, 0.01, 100)])
-def test_keras_float64_reaches_the_same_line(floatx64, n, d, learning_rate, steps):
+def test_keras_float64_reaches_the_same_line(float64_keras, n, d, learning_rate, steps):
     X, t, w0, b0 = random_problem(n, d)
     w, b = nn.train(X, t, w0, b0, learning_rate, steps)[-1]
     kernel, bias = nn.train_keras(X, t, w0, b0, learning_rate, steps).get_weights()
@@ -185,7 +170,7 @@ def test_exercise_l2_minimises_the_penalised_error():
 
 
 @pytest.mark.parametrize("l2", [1.0, 10.0])
-def test_exercise_l2_equals_keras_kernel_regularizer(floatx64, l2):
+def test_exercise_l2_equals_keras_kernel_regularizer(float64_keras, l2):
     X, t = nn.make_clouds(100, seed=0)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(
         1, activation="sigmoid", kernel_regularizer=keras.regularizers.L2(l2 / (2 * len(X))))])
