@@ -263,8 +263,6 @@ class PageRun:
     page: str
     blocks: list[Block]
     outputs: list[str]
-    executed: bool
-    seconds: float
     position: int = 0
 
     def next_output(self, source: str) -> str:
@@ -345,7 +343,7 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
     record = cache_dir() / f"{stem}.{key[:20]}.json"
     if record.is_file():
         data = json.loads(record.read_text(encoding="utf-8"))
-        STATE.current = PageRun(name, blocks, [b["output"] for b in data["blocks"]], False, data["seconds"])
+        STATE.current = PageRun(name, blocks, [b["output"] for b in data["blocks"]])
         STATE.report["cached"].append(name)
         log.info("exec: %s: %d blocks from cache", name, len(blocks))
         return markdown
@@ -365,7 +363,7 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
         "blocks": [{"label": b.label, "line": b.line, "code": b.code, "output": o} for b, o in zip(blocks, outputs)],
     }
     record.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    STATE.current = PageRun(name, blocks, outputs, True, seconds)
+    STATE.current = PageRun(name, blocks, outputs)
     STATE.report["executed"].append(name)
     return markdown
 
