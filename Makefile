@@ -11,9 +11,21 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum
 export NO_MKDOCS_2_WARNING := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup serve build test lock clean
+BROWSER_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
+
+.PHONY: setup browser-tools serve build test lock lighthouse clean
 
 setup: $(STAMP)
+
+# What the browser tests need: Chromium (Debian's package) and axe-core and Lighthouse (npm).
+# Where Chromium cannot be installed (no apt, not root), the browser tests skip and say why.
+browser-tools: $(BROWSER_STAMP)
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "make: could not install Chromium; the browser tests will be skipped"
+
+$(BROWSER_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +39,12 @@ serve: setup
 build: setup
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
-test: setup
+test: setup browser-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lighthouse scores of the home page, a concept page and the notebook page (a measurement, not a test).
+lighthouse: build browser-tools
+	$(BIN)/python tools/lighthouse.py site
 
 # Re-pin every dependency to the newest release that pyproject.toml allows.
 lock:
@@ -39,4 +55,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf site .cache $(VENV)
+	rm -rf site .cache $(VENV) node_modules

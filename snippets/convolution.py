@@ -204,14 +204,14 @@ if __name__ == "__main__":
     responses = conv2d(digit[None, :, :, None], kernels, padding="same")[0]  # (28, 28, 4)
 
     fig, axes = plt.subplots(1, 5, figsize=(13, 3))
-    axes[0].imshow(digit, cmap="gray")
+    axes[0].imshow(digit, cmap="gray_r")
     axes[0].set_title(f"input: a {data.y_test[0]}")
     for ax, name, response in zip(axes[1:], filters, np.moveaxis(responses, -1, 0)):
         if "edge" in name:  # signed responses: blue positive, red negative, white 0
             limit = np.abs(response).max()
             ax.imshow(response, cmap="RdBu", vmin=-limit, vmax=limit)
         else:
-            ax.imshow(response, cmap="gray")
+            ax.imshow(response, cmap="gray_r")
         ax.set_title(name)
     for ax in axes:
         ax.axis("off")

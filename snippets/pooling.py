@@ -192,7 +192,7 @@ if __name__ == "__main__":
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
     for ax, picture, title in zip(axes, (digit, maxed, averaged),
                                   ("original", "2x2 max pooling", "2x2 average pooling")):
-        ax.imshow(picture, cmap="gray", vmin=0, vmax=255)
+        ax.imshow(picture, cmap="gray_r", vmin=0, vmax=255)
         ax.set_title(f"{title} {picture.shape}")
     plt.show()
     # --8<-- [end:mnist]

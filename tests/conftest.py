@@ -27,7 +27,12 @@ def mkdocs_build(project: Path, site_dir: Path, env: dict | None = None) -> subp
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
-    """The whole site, built with --strict; executed outputs come from (and fill) .cache/exec."""
+    """The whole site, built with --strict; executed outputs come from (and fill) .cache/exec.
+
+    CNN_TUTORIAL_SITE=path/to/site reuses a site built before (e.g. to rerun the browser tests).
+    """
+    if os.environ.get("CNN_TUTORIAL_SITE"):
+        return Path(os.environ["CNN_TUTORIAL_SITE"])
     site = tmp_path_factory.mktemp("site")
     result = mkdocs_build(ROOT, site)
     assert result.returncode == 0, f"strict build failed:\n{result.stderr[-6000:]}"

@@ -9,6 +9,7 @@ TensorFlow, so a build takes seconds) that uses this repository's real
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -81,6 +82,8 @@ class Site:
         self.cache = root / "cache"
         shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(ROOT / "docs" / "stylesheets", root / "docs" / "stylesheets")
+        shutil.copytree(ROOT / "docs" / "javascripts", root / "docs" / "javascripts")
+        shutil.copytree(ROOT / "includes", root / "includes")
         (root / "requirements.lock").write_text("fixture==1\n")
         self.write("data/README.md", "fixture data\n")  # mkdocs.yml watches data/
         self.write("snippets/__init__.py", "")
@@ -237,3 +240,19 @@ def test_the_real_configuration_keeps_the_contract():
     assert config.mdx_configs["pymdownx.snippets"]["check_paths"] is True
     assert config.plugins["mkdocs-jupyter"].config["allow_errors"] is False
     assert "tools/exec_hook.py" in textwrap.dedent((ROOT / "mkdocs.yml").read_text())
+
+
+def test_pages_with_code_offer_their_notebook_and_say_what_verified_them(site):
+    result = site.build()
+    assert result.returncode == 0, result.stderr
+    a, home = site.html("a"), site.html("")
+    assert '<a class="md-button" href="../downloads/a.ipynb" download>Download notebook</a>' in a
+    assert re.search(r"Verified with TensorFlow [\d.]+, Keras [\d.]+ on \d{4}-\d\d-\d\d\.", a)
+    assert "Verified with" not in home  # no code, nothing to verify
+    assert "Open in Colab" not in a  # no repository is configured in the throw-away project
+
+
+def test_a_site_published_for_another_repository_fails_the_build(site):
+    result = site.build(REPO_URL="https://github.com/someone/elsewhere")
+    assert result.returncode != 0
+    assert "https://github.com/someone/elsewhere" in result.stderr and "[tool.cnn-tutorial]" in result.stderr

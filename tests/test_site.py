@@ -27,8 +27,13 @@ def nav_pages(nav) -> list[str]:
     return pages
 
 
+# Durations (e.g. "4.5 s per epoch", "12ms/step") differ from run to run; nothing else may.
+DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:s|ms|us|µs)\b")
+
+
 def meaningful_lines(text: str) -> list[str]:
-    return [line.rstrip() for line in text.splitlines() if line.strip()]
+    """Non-empty lines, durations masked; runs of spaces shrink to one (a duration's width may pad a column)."""
+    return [re.sub(r" {2,}", " ", DURATION.sub("<duration>", line.rstrip())) for line in text.splitlines() if line.strip()]
 
 
 def test_every_page_is_in_the_navigation():
@@ -42,8 +47,12 @@ def test_every_python_block_is_an_included_snippet_and_resolves():
     assert blocks and all(b.targets and b.code.strip() for b in blocks)
 
 
+NOTEBOOK_SOURCES = sorted((ROOT / "notebooks").glob("*.md"))  # notebook pages (tools/notebooks.py)
+
+
 def test_every_snippet_section_is_shown_on_a_page():
-    included = {t for p in PAGES for b in python_blocks((DOCS / p).read_text(encoding="utf-8"), p) for t in b.targets}
+    sources = [(DOCS / p, p) for p in PAGES] + [(s, s.name) for s in NOTEBOOK_SOURCES]
+    included = {t for file, name in sources for b in python_blocks(file.read_text(encoding="utf-8"), name) for t in b.targets}
     defined = {
         f"snippets/{module.name}:{m['name']}"
         for module in (ROOT / "snippets").glob("*.py")
@@ -53,7 +62,7 @@ def test_every_snippet_section_is_shown_on_a_page():
 
 
 def test_each_concept_has_its_page_module_and_test():
-    for page in CODE_PAGES:
+    for page in CODE_PAGES + [f"notebooks/{s.stem}.ipynb" for s in NOTEBOOK_SOURCES]:
         stem = Path(page).stem
         assert (ROOT / "snippets" / f"{stem}.py").is_file(), f"{page} needs snippets/{stem}.py"
         assert (ROOT / "tests" / f"test_{stem}.py").is_file(), f"{page} needs tests/test_{stem}.py"
@@ -82,3 +91,10 @@ def test_the_page_runs_as_copied_and_prints_what_the_page_shows(page, built_site
     assert run.returncode == 0, run.stderr[-3000:]
     shown = "\n".join(m[2] for b in exec_record(page)["blocks"] for m in TEXT_OUTPUT.finditer(b["output"]))
     assert meaningful_lines(run.stdout) == meaningful_lines(shown)
+
+
+def test_building_and_running_the_pages_leaves_no_files_behind(built_site):
+    """Pages run in the repository's folder: whatever they write must go to a temporary one."""
+    untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert untracked == []

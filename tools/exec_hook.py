@@ -41,6 +41,7 @@ import markdown_exec
 from mkdocs.exceptions import PluginError
 from pymdownx.superfences import SuperFencesException
 
+
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("mkdocs.hooks.exec")
 
@@ -282,6 +283,9 @@ class BuildState:
     fingerprint: str = ""
     current: PageRun | None = None
     report: dict = field(default_factory=dict)
+    repository: str = ""
+    verified: dict = field(default_factory=dict)  # page -> what its outputs were produced with
+    notebook_verified: dict | None = None
 
 
 STATE = BuildState()
@@ -325,11 +329,71 @@ def on_config(config):
         hasher = hashlib.sha256(STATE.fingerprint.encode())
         _hash_files(hasher, [f for f in (ROOT / "snippets").rglob("*") if f.is_file() and "__pycache__" not in f.parts])
         folder = cache_dir() / "jupyter" / hasher.hexdigest()[:16]
+        stamp = folder.parent / f"{folder.name}.verified.json"  # not inside: mkdocs-jupyter evicts strangers
         for stale in folder.parent.glob("*"):
-            if stale != folder:
-                shutil.rmtree(stale, ignore_errors=True)
+            if stale not in (folder, stamp):
+                shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
         jupyter.config["cache_dir"] = str(folder)
+        # mkdocs-jupyter executes notebooks whose outputs are not in this folder yet: record when.
+        if not stamp.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(json.dumps(verified_with()), encoding="utf-8")
+        STATE.notebook_verified = json.loads(stamp.read_text(encoding="utf-8"))
+    notebooks = notebooks_tool()
+    STATE.verified = {}
+    STATE.repository = notebooks.repository()
+    published_from = os.environ.get("REPO_URL", "").rstrip("/")
+    if published_from and published_from != STATE.repository:
+        raise PluginError(
+            f"this site is built for {published_from}, but pyproject.toml says the repository is "
+            f"{STATE.repository or '(not set)'}: set [tool.cnn-tutorial] repository = \"{published_from}\" "
+            "and run `python tools/notebooks.py` (notebooks install the tutorial from there, Colab opens them there)"
+        )
     return config
+
+
+# ---------------------------------------------------------------- page tools
+
+
+def notebooks_tool():
+    """tools/notebooks.py, which imports this module (so it cannot be imported at the top)."""
+    folder = str(Path(__file__).resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    import notebooks
+
+    return notebooks
+
+
+def verified_with() -> dict:
+    """What a page's outputs are produced with: the versions that matter to a reader, and when."""
+    return {
+        "tensorflow": importlib.metadata.version("tensorflow"),
+        "keras": importlib.metadata.version("keras"),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def add_page_tools(html: str, page, verified: dict) -> str:
+    """Below the page title: download the page as a notebook, open it in Colab, and the
+    line that says which TensorFlow and Keras produced the outputs, and when."""
+    from mkdocs.utils import get_relative_url
+
+    notebooks = notebooks_tool()
+    notebook = notebooks.notebook_of(page.file.src_uri)
+    # mkdocs-jupyter (include_source) copies a notebook page's file into the page's own folder.
+    href = Path(notebook).name if notebook == page.file.src_uri else get_relative_url(notebook, page.url)
+    links = [f'<a class="md-button" href="{href}" download>Download notebook</a>']
+    colab = notebooks.colab_url(STATE.repository, notebook)
+    if colab:
+        links.append(f'<a class="md-button" href="{colab}">Open in Colab</a>')
+    tools = (
+        f'<div class="page-tools">{" ".join(links)}'
+        f'<p class="verified">Verified with TensorFlow {verified["tensorflow"]}, Keras {verified["keras"]} '
+        f'on {verified["date"]}.</p></div>'
+    )
+    title_end = html.find("</h1>")
+    return tools + html if title_end < 0 else html[: title_end + 5] + tools + html[title_end + 5 :]
 
 
 def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
@@ -344,6 +408,7 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
     if record.is_file():
         data = json.loads(record.read_text(encoding="utf-8"))
         STATE.current = PageRun(name, blocks, [b["output"] for b in data["blocks"]])
+        STATE.verified[name] = data["verified"]
         STATE.report["cached"].append(name)
         log.info("exec: %s: %d blocks from cache", name, len(blocks))
         return markdown
@@ -360,10 +425,12 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
         "page": name,
         "key": key,
         "seconds": seconds,
+        "verified": verified_with(),
         "blocks": [{"label": b.label, "line": b.line, "code": b.code, "output": o} for b, o in zip(blocks, outputs)],
     }
     record.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     STATE.current = PageRun(name, blocks, outputs)
+    STATE.verified[name] = payload["verified"]
     STATE.report["executed"].append(name)
     return markdown
 
@@ -373,7 +440,9 @@ def on_page_content(html, page, config, files):  # noqa: ARG001
     if run is not None and run.position != len(run.blocks):
         raise PluginError(f"{run.page}: {len(run.blocks)} Python blocks found but {run.position} rendered")
     STATE.current = None
-    return html
+    name = page.file.src_uri
+    verified = STATE.verified.get(name) or (STATE.notebook_verified if name.endswith(".ipynb") else None)
+    return html if verified is None else add_page_tools(html, page, verified)
 
 
 def on_post_build(config):  # noqa: ARG001

@@ -27,8 +27,9 @@ def to_mathml(latex: str, display: str) -> str:
     head, _, body = mathml.partition(">")
     mathml = f"{head}><semantics>{body.removesuffix('</math>')}{annotation}</semantics></math>"
     css = "arithmatex arithmatex-block" if display == "block" else "arithmatex"
-    tag = "div" if display == "block" else "span"
-    return f'<{tag} class="{css}">{mathml}</{tag}>'
+    if display == "block":  # a wide equation scrolls sideways: keyboard users must reach it
+        return f'<div class="{css}" tabindex="0" role="group" aria-label="equation">{mathml}</div>'
+    return f'<span class="{css}">{mathml}</span>'
 
 
 def on_page_content(content, page, config, files):  # noqa: ARG001

@@ -58,6 +58,7 @@ def theme_neutral_matplotlib() -> None:
             "legend.facecolor": "none",
             "legend.edgecolor": INK,
             "legend.framealpha": 0.3,
+            "patch.edgecolor": INK,  # annotation arrows, hatches: ink, not black
             "axes.prop_cycle": cycler(color=PALETTE),
         }
     )

@@ -1,0 +1,256 @@
+"""Train the chapter's models on MNIST, reproducibly, and keep what training produced.
+
+Page: docs/mnist_training.md. Tests: tests/test_mnist_training.py.
+Run the page as a script: ``python -m snippets.mnist_training``.
+
+Training the notes' CNN takes about a minute on a laptop CPU with the offline
+sample, and several with full MNIST. Several pages need a trained model, so
+`trained()` stores each result under .cache/models (or $CNN_TUTORIAL_MODELS),
+keyed on everything that can change it: the model, the settings, the data, the
+Keras and TensorFlow versions and the source code of this chapter's modules.
+"""
+
+# --8<-- [start:train]
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from snippets.mnist_data import prepare_mnist
+from snippets.mnist_models import build_model, compile_model
+
+
+@dataclass
+class Trained:
+    """A trained model and what training it produced.
+
+    history: per-epoch lists, keys "loss", "accuracy", "val_loss", "val_accuracy".
+    seconds_per_epoch: wall-clock seconds of each epoch on the machine that trained it.
+    test_loss, test_accuracy: on the whole test set, after the last epoch.
+    data: which data and how many images trained it.
+    """
+
+    model: keras.Model
+    history: dict
+    seconds_per_epoch: list
+    test_loss: float
+    test_accuracy: float
+    data: str
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of every epoch (training plus validation)."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def check_settings(epochs, batch_size):
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+
+
+def train(name, mnist=None, *, epochs=10, batch_size=128, seed=0, verbose=0, callbacks=()):
+    """Build model `name` (see snippets.mnist_models.MODELS), compile and fit it.
+
+    The last 10% of the (shuffled) training images are held out for validation: the
+    test images are used once, at the end, never to choose anything during training.
+    keras.utils.set_random_seed(seed) fixes the initial weights, the shuffling and dropout.
+    """
+    check_settings(epochs, batch_size)
+    mnist = prepare_mnist() if mnist is None else mnist
+    keras.utils.set_random_seed(seed)
+    model = compile_model(build_model(name))
+    timer = EpochTimer()
+    fit = model.fit(mnist.x_train, mnist.y_train, batch_size=batch_size, epochs=epochs,
+                    validation_split=0.1, verbose=verbose, callbacks=[timer, *callbacks])
+    test_loss, test_accuracy = model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)
+    history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+    return Trained(model, history, timer.seconds, float(test_loss), float(test_accuracy), str(mnist))
+# --8<-- [end:train]
+
+
+# --8<-- [start:trained]
+import snippets
+
+ROOT = Path(snippets.__file__).resolve().parent.parent  # the repository (works pasted, too)
+CHAPTER_CODE = ("data.py", "mnist_data.py", "mnist_models.py", "mnist_training.py")
+
+
+def cache_key(name, mnist, epochs, batch_size, seed):
+    """A hash of everything that can change a trained model."""
+    import tensorflow as tf
+
+    code = b"".join((ROOT / "snippets" / file).read_bytes() for file in CHAPTER_CODE)
+    settings = [name, str(mnist), epochs, batch_size, seed, keras.__version__, tf.__version__]
+    return hashlib.sha256(json.dumps(settings).encode() + code).hexdigest()[:16]
+
+
+def trained(name, mnist=None, *, epochs=10, batch_size=128, seed=0):
+    """Like train(), but stored: the first call trains and saves, later calls (from any
+    page, script or notebook on this machine) load the same model and history."""
+    check_settings(epochs, batch_size)
+    mnist = prepare_mnist() if mnist is None else mnist
+    clone = (ROOT / "pyproject.toml").is_file()  # a clone of the repository, not an installed package
+    default = ROOT / ".cache" / "models" if clone else Path.home() / ".cache" / "cnn-tutorial" / "models"
+    folder = Path(os.environ.get("CNN_TUTORIAL_MODELS", default))
+    stem = folder / f"{name}-{epochs}ep-{cache_key(name, mnist, epochs, batch_size, seed)}"
+    if stem.with_suffix(".keras").is_file() and stem.with_suffix(".json").is_file():
+        record = json.loads(stem.with_suffix(".json").read_text())
+        return Trained(keras.saving.load_model(stem.with_suffix(".keras")), **record)
+    result = train(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {key: value for key, value in vars(result).items() if key != "model"}
+    stem.with_suffix(".json").write_text(json.dumps(record))
+    partial = stem.with_name(f"{stem.name}.partial-{os.getpid()}.keras")  # complete files only
+    result.model.save(partial)
+    partial.replace(stem.with_suffix(".keras"))
+    for old in folder.glob(f"{name}-{epochs}ep-*"):  # the same model trained by older code
+        if not old.name.startswith(stem.name):
+            old.unlink(missing_ok=True)
+    return result
+# --8<-- [end:trained]
+
+
+# --8<-- [start:helpers]
+import numpy as np
+import matplotlib.pyplot as plt
+
+
+def mean_epoch_seconds(result):
+    """Mean wall-clock seconds of epochs 2..n: the first also traces and compiles the
+    model's graph, so it says more about TensorFlow's start-up than about the model."""
+    seconds = result.seconds_per_epoch
+    if len(seconds) < 2:
+        raise ValueError(f"need at least 2 epochs to leave out the first, got {len(seconds)}")
+    return float(np.mean(seconds[1:]))
+
+
+def plot_history(history, title=""):
+    """Accuracy (left) and loss (right) per epoch, training vs validation: two panels,
+    because accuracy lives in [0, 1] and cross-entropy does not."""
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        ax.plot(epochs, history[metric], marker="o", label=f"training {metric}")
+        ax.plot(epochs, history[f"val_{metric}"], marker="o", label=f"validation {metric}")
+        ax.set(title=f"{title} {metric}".strip(), xlabel="epoch")
+        ax.grid(True)
+        ax.legend()
+    return fig
+# --8<-- [end:helpers]
+
+
+# --8<-- [start:exercise]
+def accuracy_with_optimizer(name, optimizer, mnist, *, epochs=10, batch_size=128, seed=0):
+    """Train model `name` like train() does, but with another optimizer; return its test accuracy."""
+    check_settings(epochs, batch_size)
+    keras.utils.set_random_seed(seed)
+    model = compile_model(build_model(name), optimizer=optimizer)
+    model.fit(mnist.x_train, mnist.y_train, batch_size=batch_size, epochs=epochs,
+              validation_split=0.1, verbose=0)
+    return float(model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)[1])
+# --8<-- [end:exercise]
+
+
+if __name__ == "__main__":
+    # --8<-- [start:compile]
+    import keras
+    import numpy as np
+
+    from snippets.mnist_data import prepare_mnist
+    from snippets.mnist_models import build_model, compile_model
+
+    mnist = prepare_mnist()
+    print(mnist)
+    keras.utils.set_random_seed(0)  # the same initial weights on every run
+    model = compile_model(build_model("notes_cnn"))
+    adam = model.optimizer
+    print(f"optimizer: {type(adam).__name__}, learning rate {float(adam.learning_rate):g}, "
+          f"beta_1 {adam.beta_1}, beta_2 {adam.beta_2}")
+    print(f"loss: {model.loss}")
+    loss, accuracy = model.evaluate(mnist.x_test[:1000], mnist.y_test[:1000], verbose=0)
+    print(f"untrained, on 1,000 test images: loss {loss:.2f} (ln 10 = {np.log(10):.2f}), accuracy {accuracy:.2f}")
+    # --8<-- [end:compile]
+
+    # --8<-- [start:fit]
+    result = trained("notes_cnn", epochs=10)
+    print(result.data)
+    history = result.history
+    print("epoch    loss  accuracy  val_loss  val_accuracy   seconds")
+    for epoch, (loss, accuracy, val_loss, val_accuracy, seconds) in enumerate(zip(
+            history["loss"], history["accuracy"], history["val_loss"], history["val_accuracy"],
+            result.seconds_per_epoch), start=1):
+        print(f"{epoch:5} {loss:7.4f} {accuracy:9.4f} {val_loss:9.4f} {val_accuracy:13.4f} {seconds:7.1f} s")
+    print(f"test accuracy, {len(mnist.x_test):,} test images, used once: {result.test_accuracy:.4f}")
+    # --8<-- [end:fit]
+
+    # --8<-- [start:plot]
+    plot_history(result.history, "notes_cnn")
+    plt.show()
+    # --8<-- [end:plot]
+
+    # --8<-- [start:seeds]
+    def largest_difference(a, b):
+        return max(float(np.max(np.abs(x - y))) for x, y in zip(a.get_weights(), b.get_weights()))
+
+    first, second = (train("sigmoid_mlp", mnist, epochs=1, seed=0) for _ in range(2))
+    print(f"two trainings with seed 0, largest weight difference: {largest_difference(first.model, second.model):g}")
+    keras.utils.set_random_seed(1)
+    other = build_model("sigmoid_mlp")  # initial weights drawn with another seed
+    keras.utils.set_random_seed(0)
+    again = build_model("sigmoid_mlp")
+    print(f"initial weights, seed 0 vs seed 1, largest difference: {largest_difference(again, other):.2f}")
+    # --8<-- [end:seeds]
+
+    # --8<-- [start:compare]
+    from snippets.mnist_models import MODELS
+
+    print(mnist)
+    print("model             parameters   per epoch   test accuracy")
+    results = {name: trained(name, epochs=10) for name in MODELS}
+    for name, run in results.items():
+        print(f"{name:16} {run.model.count_params():11,} {mean_epoch_seconds(run):9.1f} s {run.test_accuracy:15.4f}")
+    # --8<-- [end:compare]
+
+    # --8<-- [start:curves]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    for name, run in results.items():
+        epochs = range(1, len(run.history["val_loss"]) + 1)
+        axes[0].plot(epochs, run.history["val_accuracy"], marker="o", label=name)
+        axes[1].plot(epochs, run.history["val_loss"], marker="o", label=name)
+    axes[0].set(title="validation accuracy", xlabel="epoch")
+    axes[1].set(title="validation loss", xlabel="epoch", yscale="log")
+    for ax in axes:
+        ax.grid(True)
+        ax.legend()
+    plt.show()
+    # --8<-- [end:curves]
+
+    # --8<-- [start:pitfall]
+    from snippets.data import load_mnist
+
+    raw = load_mnist()
+    print(raw)
+    tail = len(raw.y_train) // 10  # what validation_split=0.1 holds out: the LAST 10% of the rows
+    print("digits in the last 10%, as stored:     ", np.bincount(raw.y_train[-tail:], minlength=10))
+    print("digits in the last 10%, after shuffling:", np.bincount(mnist.digits_train[-tail:], minlength=10))
+    # --8<-- [end:pitfall]
+
+    # --8<-- [start:solution]
+    print(mnist)
+    adam = accuracy_with_optimizer("sigmoid_mlp", "adam", mnist, epochs=10)
+    print(f"sigmoid_mlp, 10 epochs, SGD:  test accuracy {results['sigmoid_mlp'].test_accuracy:.4f}")
+    print(f"sigmoid_mlp, 10 epochs, Adam: test accuracy {adam:.4f}")
+    # --8<-- [end:solution]

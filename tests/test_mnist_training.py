@@ -1,0 +1,167 @@
+"""Training the chapter's models: the accuracy they reach, what training records,
+reproducibility with a seed, and the stored models of trained()."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from snippets.mnist_data import prepare_mnist  # noqa: E402
+from snippets.mnist_training import (  # noqa: E402
+    Trained,
+    accuracy_with_optimizer,
+    mean_epoch_seconds,
+    plot_history,
+    train,
+    trained,
+)
+
+FULL = os.environ.get("CNN_TUTORIAL_DATA") == "full"
+# Bars the offline sample (4,500 training images) supports after 10 epochs, with a margin
+# below what it reaches here (0.962, 0.974, 0.735, 0.971); full MNIST reaches more.
+SAMPLE_BARS = {"notes_cnn": 0.95, "chollet_convnet": 0.96, "sigmoid_mlp": 0.65, "two_conv_cnn": 0.96}
+HISTORY_KEYS = {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return prepare_mnist()
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    """The first 640 training and 500 test images: enough to train a step or two in a second."""
+    return dataclasses.replace(mnist, x_train=mnist.x_train[:640], y_train=mnist.y_train[:640],
+                               digits_train=mnist.digits_train[:640], x_test=mnist.x_test[:500],
+                               y_test=mnist.y_test[:500], digits_test=mnist.digits_test[:500],
+                               description=f"{mnist.description}, first 640 training and 500 test images")
+
+
+def same_weights(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
+@pytest.mark.parametrize("name", SAMPLE_BARS)
+def test_ten_epochs_reach_the_bar_the_sample_supports(name, mnist):
+    """The page's run (a cache hit after the build): every model well above chance."""
+    result = trained(name, epochs=10)
+    assert isinstance(result, Trained) and result.data == str(mnist)
+    assert result.test_accuracy >= SAMPLE_BARS[name]
+    assert set(result.history) == HISTORY_KEYS
+    assert all(len(values) == 10 for values in result.history.values())
+    assert len(result.seconds_per_epoch) == 10 and min(result.seconds_per_epoch) > 0
+    assert result.history["loss"][-1] < result.history["loss"][0]  # it learned
+    loss, accuracy = result.model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)
+    assert accuracy == pytest.approx(result.test_accuracy, abs=1e-4)  # the stored model is the one tested
+
+
+def test_the_convolutional_models_beat_the_sgd_mlp():
+    mlp = trained("sigmoid_mlp", epochs=10).test_accuracy
+    for name in ("notes_cnn", "chollet_convnet", "two_conv_cnn"):
+        assert trained(name, epochs=10).test_accuracy > mlp + 0.1
+
+
+@pytest.mark.skipif(not FULL, reason="needs full MNIST (CNN_TUTORIAL_DATA=full, e.g. the Pages workflow)")
+def test_notes_cnn_reaches_98_9_percent_on_full_mnist():
+    assert trained("notes_cnn", epochs=10).test_accuracy >= 0.989
+
+
+@pytest.mark.skipif(not FULL, reason="needs full MNIST (CNN_TUTORIAL_DATA=full, e.g. the Pages workflow)")
+def test_two_conv_cnn_reaches_99_2_percent_on_full_mnist():
+    assert trained("two_conv_cnn", epochs=10).test_accuracy >= 0.992
+
+
+def test_train_records_every_epoch_and_holds_out_validation(small):
+    result = train("sigmoid_mlp", small, epochs=2, batch_size=64)
+    assert set(result.history) == HISTORY_KEYS
+    assert all(len(values) == 2 for values in result.history.values())
+    assert len(result.seconds_per_epoch) == 2
+    assert 0 <= result.test_accuracy <= 1 and result.test_loss > 0
+    # validation_split=0.1 holds out the last 64 of 640 images: evaluating on them gives val_*
+    val_loss, val_accuracy = result.model.evaluate(small.x_train[-64:], small.y_train[-64:], verbose=0)
+    assert val_accuracy == pytest.approx(result.history["val_accuracy"][-1], abs=1e-6)
+    assert val_loss == pytest.approx(result.history["val_loss"][-1], rel=1e-4)
+    assert result.data == str(small)
+
+
+def test_the_same_seed_trains_the_same_model_and_another_seed_does_not(small):
+    first, second = (train("sigmoid_mlp", small, epochs=1, seed=0) for _ in range(2))
+    other = train("sigmoid_mlp", small, epochs=1, seed=1)
+    assert same_weights(first.model, second.model)
+    assert first.history == second.history and first.test_accuracy == second.test_accuracy
+    assert not same_weights(first.model, other.model)
+
+
+def test_trained_loads_the_stored_model_and_retrains_when_the_key_changes(small, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_TUTORIAL_MODELS", str(tmp_path))
+    first = trained("sigmoid_mlp", small, epochs=1)
+    assert len(list(tmp_path.glob("*.keras"))) == 1 and len(list(tmp_path.glob("*.json"))) == 1
+
+    import snippets.mnist_training as module
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained() trained again instead of loading")
+
+    monkeypatch.setattr(module, "train", no_training)
+    second = trained("sigmoid_mlp", small, epochs=1)
+    assert same_weights(first.model, second.model)
+    x = small.x_test[:50]
+    assert np.array_equal(first.model.predict(x, verbose=0), second.model.predict(x, verbose=0))
+    assert (second.history, second.seconds_per_epoch, second.test_accuracy, second.data) == (
+        first.history, first.seconds_per_epoch, first.test_accuracy, first.data)
+    monkeypatch.undo()
+
+    monkeypatch.setenv("CNN_TUTORIAL_MODELS", str(tmp_path))
+    trained("sigmoid_mlp", small, epochs=2)  # another key: trains and stores a second model
+    assert len(list(tmp_path.glob("*.keras"))) == 2
+    assert not list(tmp_path.glob("*partial*"))  # only complete files are left
+
+
+@pytest.mark.parametrize("settings", [{"epochs": 0}, {"epochs": -3}, {"epochs": 1.5}, {"epochs": True},
+                                      {"batch_size": 0}, {"batch_size": -128}, {"batch_size": "128"}])
+def test_bad_settings_are_rejected_before_anything_is_trained(settings, small):
+    for function in (train, trained):
+        with pytest.raises(ValueError, match="positive whole number"):
+            function("sigmoid_mlp", small, **settings)
+
+
+def test_an_unknown_model_is_rejected(small):
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        train("resnet", small, epochs=1)
+
+
+def test_mean_epoch_seconds_leaves_out_the_first_epoch():
+    result = Trained(None, {}, [9.0, 2.0, 4.0], 0.0, 0.0, "")
+    assert mean_epoch_seconds(result) == 3.0
+    with pytest.raises(ValueError, match="at least 2 epochs"):
+        mean_epoch_seconds(Trained(None, {}, [9.0], 0.0, 0.0, ""))
+
+
+def test_plot_history_draws_accuracy_and_loss_for_training_and_validation():
+    history = {"loss": [1.0, 0.5, 0.3], "accuracy": [0.6, 0.8, 0.9],
+               "val_loss": [0.9, 0.6, 0.7], "val_accuracy": [0.7, 0.8, 0.85]}
+    fig = plot_history(history, "demo")
+    try:
+        accuracy, loss = fig.axes
+        assert [list(line.get_ydata()) for line in accuracy.lines] == [history["accuracy"], history["val_accuracy"]]
+        assert [list(line.get_ydata()) for line in loss.lines] == [history["loss"], history["val_loss"]]
+        assert list(accuracy.lines[0].get_xdata()) == [1, 2, 3]  # epochs count from 1
+    finally:
+        plt.close(fig)
+
+
+def test_the_exercise_trains_exactly_like_train(small):
+    """With SGD, the exercise's function repeats train() step for step; Adam changes the result."""
+    sgd = accuracy_with_optimizer("sigmoid_mlp", "sgd", small, epochs=1)
+    assert sgd == train("sigmoid_mlp", small, epochs=1).test_accuracy
+    assert accuracy_with_optimizer("sigmoid_mlp", keras.optimizers.Adam(), small, epochs=1) != sgd
+    with pytest.raises(ValueError, match="positive whole number"):
+        accuracy_with_optimizer("sigmoid_mlp", "adam", small, epochs=0)
