@@ -22,6 +22,7 @@ def test_the_committed_notebooks_are_up_to_date():
 def test_a_page_notebook_holds_the_page_code_in_order_after_a_setup_cell():
     page = ROOT / "docs" / "pooling.md"
     nb = json.loads((ROOT / "docs" / "downloads" / "pooling.ipynb").read_text(encoding="utf-8"))
+    assert "".join(nb["cells"][0]["source"]) == "# Pooling"  # the title, then the setup cell
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     assert "find_spec(\"snippets\")" in code[0]
     assert code[1:] == [b.code for b in python_blocks(page.read_text(encoding="utf-8"), "pooling.md")]

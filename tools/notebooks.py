@@ -137,6 +137,10 @@ def notebook(markdown: str, page: str, repo: str) -> dict:
         position = fence.end()
     text = prose(markdown[position:], base)
     cells += [cell("markdown", text)] if text else []
+    first = "".join(cells[1]["source"]) if len(cells) > 1 and cells[1]["cell_type"] == "markdown" else ""
+    if first.startswith("# "):  # the title comes before the setup cell
+        title, _, rest = first.partition("\n")
+        cells[:2] = [cell("markdown", title), cells[0]] + ([cell("markdown", rest.strip())] if rest.strip() else [])
     for number, each in enumerate(cells):
         each["id"] = f"cell-{number:03d}"  # nbformat 4.5 wants ids; stable ones keep diffs small
     return {
