@@ -198,3 +198,22 @@ def test_every_page_with_code_offers_its_notebook_and_says_what_verified_it(buil
         assert link, md.name
         assert (built_site / md.stem / link[1]).resolve().is_file()
         assert re.search(r"Verified with TensorFlow \d+\.\d+\.\d+, Keras \d+\.\d+\.\d+ on \d{4}-\d\d-\d\d\.", html), md.name
+
+
+@pytest.mark.parametrize("query, page", [("set_random_seed", "/legacy/"), ("cross-entropy", "/softmax/")])
+def test_search_finds_code_identifiers_and_math_terms(server, browser, query, page):
+    site = open_page(browser, server)
+    search = site.locator("input.md-search__input")
+    search.click()
+    search.fill(query)
+    results = site.locator(".md-search-result__item a")
+    results.first.wait_for()
+    assert page in {urlsplit(href).path for href in results.evaluate_all("els => els.map(e => e.href)")}
+    site.context.close()
+
+
+def test_pages_link_to_the_previous_and_next_page_in_reading_order(server, browser):
+    page = open_page(browser, server + "pooling/")
+    assert page.locator("a.md-footer__link--prev").get_attribute("href").endswith("convolution/")
+    assert page.locator("a.md-footer__link--next").get_attribute("href").endswith("dropout/")
+    page.context.close()
