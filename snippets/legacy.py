@@ -124,7 +124,9 @@ class _Records(logging.Handler):
         self.messages = []
 
     def emit(self, record):
-        self.messages.append(record.getMessage().strip())
+        message = record.getMessage().strip()
+        if "tf.function retracing" not in message:  # about earlier code in this process, not the old form
+            self.messages.append(message)
 
 
 @contextlib.contextmanager

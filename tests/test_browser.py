@@ -86,7 +86,7 @@ def browser():
 # The article's text without code and outputs (a regex in code may well contain "\(").
 PROSE_TEXT = """() => {
     const article = document.querySelector('article').cloneNode(true);
-    article.querySelectorAll('pre, code, .highlight, .jupyter-wrapper .jp-InputArea').forEach((n) => n.remove());
+    article.querySelectorAll('pre, code, .highlight, .jupyter-wrapper .jp-InputArea, script, style').forEach((n) => n.remove());
     return article.textContent;
 }"""
 

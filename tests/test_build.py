@@ -225,10 +225,10 @@ def test_an_error_in_a_notebook_fails_the_build(site):
 def test_the_notebook_cache_is_keyed_on_the_snippets_too(site):
     site.notebook("fine.ipynb", "print(6 * 7)")
     assert site.build().returncode == 0
-    first = {p.name for p in (site.cache / "jupyter").iterdir()}
+    first = {p.name for p in (site.cache / "jupyter").iterdir() if p.is_dir()}
     site.write("snippets/helper.py", "VALUE = 1\n")
     assert site.build().returncode == 0
-    second = {p.name for p in (site.cache / "jupyter").iterdir()}
+    second = {p.name for p in (site.cache / "jupyter").iterdir() if p.is_dir()}
     assert len(first) == len(second) == 1 and first != second
 
 

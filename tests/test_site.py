@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -81,13 +82,26 @@ def test_the_site_builds_strictly_with_executed_outputs(built_site):
     assert "content.code.copy" in html  # Material's copy button is on
 
 
-@pytest.mark.parametrize("page", CODE_PAGES)
-def test_the_page_runs_as_copied_and_prints_what_the_page_shows(page, built_site, tmp_path):
-    """Paste every block of the page, in order, into a fresh Python: same printed output."""
+def run_as_copied(page: str, folder: Path) -> subprocess.CompletedProcess:
+    """Every block of the page, pasted in order into one script, run in a fresh Python."""
     blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"), page)
-    script = tmp_path / "copied.py"
+    script = folder / f"{page.replace('/', '_')}.py"
     script.write_text("\n\n".join(b.code for b in blocks) + "\n", encoding="utf-8")
-    run = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=worker_environment(), capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, str(script)], cwd=ROOT, env=worker_environment(), capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def copied_runs(built_site, tmp_path_factory):
+    """All pages run as copied, two at a time (the pages' models come from the build's training)."""
+    folder = tmp_path_factory.mktemp("copied")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(CODE_PAGES, pool.map(lambda page: run_as_copied(page, folder), CODE_PAGES)))
+
+
+@pytest.mark.parametrize("page", CODE_PAGES)
+def test_the_page_runs_as_copied_and_prints_what_the_page_shows(page, copied_runs):
+    """Paste every block of the page, in order, into a fresh Python: same printed output."""
+    run = copied_runs[page]
     assert run.returncode == 0, run.stderr[-3000:]
     shown = "\n".join(m[2] for b in exec_record(page)["blocks"] for m in TEXT_OUTPUT.finditer(b["output"]))
     assert meaningful_lines(run.stdout) == meaningful_lines(shown)

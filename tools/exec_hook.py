@@ -441,8 +441,17 @@ def on_page_content(html, page, config, files):  # noqa: ARG001
         raise PluginError(f"{run.page}: {len(run.blocks)} Python blocks found but {run.position} rendered")
     STATE.current = None
     name = page.file.src_uri
+    if name.endswith(".ipynb"):  # mkdocs-jupyter's MathJax loader: an empty src and its settings
+        html = NOTEBOOK_MATHJAX.sub("", html)
     verified = STATE.verified.get(name) or (STATE.notebook_verified if name.endswith(".ipynb") else None)
     return html if verified is None else add_page_tools(html, page, verified)
+
+
+NOTEBOOK_MATHJAX = re.compile(
+    r'<!-- Load mathjax -->\s*<script src="[^"]*">\s*</script>\s*<!-- MathJax configuration -->\s*'
+    r'<script type="text/x-mathjax-config">.*?</script>',
+    re.S,
+)
 
 
 def on_post_build(config):  # noqa: ARG001
