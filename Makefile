@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 BROWSER_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup browser-tools serve build test lock lighthouse clean
+.PHONY: setup browser-tools serve build test lock lighthouse bench bench-site clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,14 @@ test: setup browser-tools
 # Lighthouse scores of the home page, a concept page and the notebook page (a measurement, not a test).
 lighthouse: build browser-tools
 	$(BIN)/python tools/lighthouse.py site
+
+# Training speed of the notes' CNN in several configurations (stores bench/results/training.json).
+bench: setup
+	$(BIN)/python -m bench.training
+
+# Cold, warm and one-snippet-edited builds of the site (stores bench/results/site_build.json).
+bench-site: setup
+	$(BIN)/python -m bench.site_build
 
 # Re-pin every dependency to the newest release that pyproject.toml allows.
 lock:

@@ -1,0 +1,133 @@
+"""How long does building the whole site take: cold, warm, and after editing one snippet?
+
+Run: ``make bench-site`` (``python -m bench.site_build``); about 10-15 minutes on a 2-core CPU.
+Writes bench/results/site_build.json; the README's "Benchmarks" section records the figures.
+
+The builds run in a copy of the repository in a temporary folder (the real files are
+never edited), with fresh, empty CNN_TUTORIAL_CACHE and CNN_TUTORIAL_MODELS folders:
+1. cold: every page executes its blocks and the chapter's models are trained;
+2. warm: nothing changed, every page's outputs come from the cache;
+3. edit: one comment line appended to one concept snippet; only the pages that show
+   that snippet, or run code that imports it, may execute again. The build hook
+   (tools/exec_hook.py) writes which pages executed and which came from the cache to
+   build-report.json in the cache folder: {"executed": [...], "cached": [...]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "site_build.json"
+EDITED = "snippets/pooling.py"  # a concept snippet that one other chapter's module imports
+GOALS = {"cold": 600, "warm": 20}  # seconds
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "site", ".cache", "node_modules", "__pycache__",
+                                    "*.egg-info", ".pytest_cache", "runs")
+
+
+def read_report(path) -> dict:
+    """The build hook's report: {"executed": [pages], "cached": [pages]}, checked."""
+    report = json.loads(Path(path).read_text(encoding="utf-8"))
+    if (not isinstance(report, dict) or set(report) != {"executed", "cached"}
+            or not all(isinstance(v, list) and all(isinstance(p, str) for p in v) for v in report.values())):
+        raise ValueError(f"{path}: expected {{'executed': [pages], 'cached': [pages]}}, got {report!r}"[:300])
+    if set(report["executed"]) & set(report["cached"]):
+        raise ValueError(f"{path}: pages both executed and cached: {sorted(set(report['executed']) & set(report['cached']))}")
+    return report
+
+
+def pages_using(root: Path, snippet: str) -> list[str]:
+    """The pages whose blocks include `snippet` or a snippet that imports it (transitively):
+    the pages whose cached outputs an edit of `snippet` must invalidate."""
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        import exec_hook  # the copy's hook: the same rules the build applies
+    finally:
+        sys.path.pop(0)
+    target, pages = (root / snippet).resolve(), []
+    for page in sorted((root / "docs").rglob("*.md")):
+        name = page.relative_to(root / "docs").as_posix()
+        blocks = exec_hook.python_blocks(page.read_text(encoding="utf-8"), name, root)
+        included = {root / t.partition(":")[0] for b in blocks for t in b.targets}
+        if target in {f.resolve() for f in exec_hook.snippet_dependencies(included, root)}:
+            pages.append(name)
+    return pages
+
+
+def build(copy: Path, env: dict, name: str) -> dict:
+    """One strict build of the copy; its wall time and the hook's report."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(copy / "site")],
+                          cwd=copy, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"the {name} build failed (exit code {done.returncode}) after {seconds:.0f} s: see above")
+    report = read_report(Path(env["CNN_TUTORIAL_CACHE"]) / "build-report.json")
+    print(f"{name:6} {seconds:7.1f} s  executed {len(report['executed']):2} pages, "
+          f"{len(report['cached']):2} from the cache", flush=True)
+    return {"name": name, "seconds": seconds, **report}
+
+
+def summary_table(results: dict) -> str:
+    lines = [f"{'build':8}{'seconds':>9}{'goal':>8}{'executed':>10}{'cached':>8}"]
+    for run in results["runs"]:
+        goal = f"{GOALS[run['name']]} s" if run["name"] in GOALS else "-"
+        lines.append(f"{run['name']:8}{run['seconds']:>9.1f}{goal:>8}{len(run['executed']):>10}{len(run['cached']):>8}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    import keras
+    import tensorflow as tf
+    import platform
+
+    with tempfile.TemporaryDirectory(prefix="site-bench-") as folder:
+        copy = Path(folder) / "repo"
+        shutil.copytree(ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+        env = dict(os.environ, CNN_TUTORIAL_CACHE=str(Path(folder) / "cache"),
+                   CNN_TUTORIAL_MODELS=str(Path(folder) / "models"), NO_MKDOCS_2_WARNING="1",
+                   PYTHONPATH=str(copy))  # the copy's snippets, also in notebooks
+        env.pop("CNN_TUTORIAL_DATA", None)  # the sample, as CI builds
+        cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+        results = {
+            "machine": {
+                "cpu": next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith("model name")),
+                            platform.machine()),
+                "cores": len(os.sched_getaffinity(0)),
+                "tensorflow": tf.__version__, "keras": keras.__version__,
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            },
+            "data": "MNIST offline sample (5,000 training + 10,000 test images)",
+            "runs": [build(copy, env, "cold"), build(copy, env, "warm")],
+        }
+        expected = pages_using(copy, EDITED)
+        with open(copy / EDITED, "a", encoding="utf-8") as file:
+            file.write("# an edit, to see which pages execute again\n")
+        edit = build(copy, env, "edit")
+        results["runs"].append(edit)
+        results["edit"] = {"snippet": EDITED, "expected": expected,
+                           "only_those_executed": sorted(edit["executed"]) == sorted(expected)}
+    cold, warm = results["runs"][0]["seconds"], results["runs"][1]["seconds"]
+    results["goals"] = {"cold_under_10_min": cold < GOALS["cold"], "warm_under_20_s": warm < GOALS["warm"],
+                        "edit_reexecutes_only_its_pages": results["edit"]["only_those_executed"]}
+    print(summary_table(results))
+    print(f"after editing {EDITED}: executed {edit['executed']}; expected {expected}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
