@@ -26,7 +26,7 @@ if __name__ == "__main__":
     # --8<-- [start:model]
     from snippets.mnist_models import build_model
 
-    build_model("notes_cnn").summary(line_length=80, print_fn=lambda line, **_: print(line))  # plain text
+    build_model("notes_cnn").summary(line_length=64, print_fn=lambda line, **_: print(line))  # plain text
     # --8<-- [end:model]
 
     # --8<-- [start:train]
