@@ -39,8 +39,9 @@ serve: setup
 build: setup
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
+# Test files run in parallel processes, one per core (at most 4), sharing one build of the site.
 test: setup browser-tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 # Lighthouse scores of the home page, a concept page and the notebook page (a measurement, not a test).
 lighthouse: build browser-tools

@@ -82,6 +82,8 @@ def train(name, mnist=None, *, epochs=10, batch_size=128, seed=0, verbose=0, cal
 
 
 # --8<-- [start:trained]
+from filelock import FileLock
+
 import snippets
 
 ROOT = Path(snippets.__file__).resolve().parent.parent  # the repository (works pasted, too)
@@ -99,27 +101,29 @@ def cache_key(name, mnist, epochs, batch_size, seed):
 
 def trained(name, mnist=None, *, epochs=10, batch_size=128, seed=0):
     """Like train(), but stored: the first call trains and saves, later calls (from any
-    page, script or notebook on this machine) load the same model and history."""
+    page, script or notebook on this machine) load the same model and history. Two
+    processes that ask for the same model at once train it once: the second waits."""
     check_settings(epochs, batch_size)
     mnist = prepare_mnist() if mnist is None else mnist
     clone = (ROOT / "pyproject.toml").is_file()  # a clone of the repository, not an installed package
     default = ROOT / ".cache" / "models" if clone else Path.home() / ".cache" / "cnn-tutorial" / "models"
     folder = Path(os.environ.get("CNN_TUTORIAL_MODELS", default))
     stem = folder / f"{name}-{epochs}ep-{cache_key(name, mnist, epochs, batch_size, seed)}"
-    if stem.with_suffix(".keras").is_file() and stem.with_suffix(".json").is_file():
-        record = json.loads(stem.with_suffix(".json").read_text())
-        return Trained(keras.saving.load_model(stem.with_suffix(".keras")), **record)
-    result = train(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed)
     folder.mkdir(parents=True, exist_ok=True)
-    record = {key: value for key, value in vars(result).items() if key != "model"}
-    stem.with_suffix(".json").write_text(json.dumps(record))
-    partial = stem.with_name(f"{stem.name}.partial-{os.getpid()}.keras")  # complete files only
-    result.model.save(partial)
-    partial.replace(stem.with_suffix(".keras"))
-    for old in folder.glob(f"{name}-{epochs}ep-*"):  # the same model trained by older code
-        if not old.name.startswith(stem.name):
-            old.unlink(missing_ok=True)
-    return result
+    with FileLock(folder / f"{name}.lock"):  # another process training it: wait, then load
+        if stem.with_suffix(".keras").is_file() and stem.with_suffix(".json").is_file():
+            record = json.loads(stem.with_suffix(".json").read_text())
+            return Trained(keras.saving.load_model(stem.with_suffix(".keras")), **record)
+        result = train(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed)
+        record = {key: value for key, value in vars(result).items() if key != "model"}
+        stem.with_suffix(".json").write_text(json.dumps(record))
+        partial = stem.with_name(f"{stem.name}.partial-{os.getpid()}.keras")  # complete files only
+        result.model.save(partial)
+        partial.replace(stem.with_suffix(".keras"))
+        for old in folder.glob(f"{name}-{epochs}ep-*"):  # the same model trained by older code
+            if not old.name.startswith(stem.name):
+                old.unlink(missing_ok=True)
+        return result
 # --8<-- [end:trained]
 
 

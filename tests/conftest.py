@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,13 +30,22 @@ def mkdocs_build(project: Path, site_dir: Path, env: dict | None = None) -> subp
 def built_site(tmp_path_factory) -> Path:
     """The whole site, built with --strict; executed outputs come from (and fill) .cache/exec.
 
+    Built once per run: with pytest-xdist (`make test` runs test files in parallel processes)
+    the first process that needs it builds it, and the others wait for that build.
     CNN_TUTORIAL_SITE=path/to/site reuses a site built before (e.g. to rerun the browser tests).
     """
     if os.environ.get("CNN_TUTORIAL_SITE"):
         return Path(os.environ["CNN_TUTORIAL_SITE"])
-    site = tmp_path_factory.mktemp("site")
-    result = mkdocs_build(ROOT, site)
-    assert result.returncode == 0, f"strict build failed:\n{result.stderr[-6000:]}"
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder all the processes of this run share
+    site, failure = shared / "site", shared / "site-build-failed.txt"
+    with FileLock(shared / "site.lock"):
+        if not failure.is_file() and not (site / "index.html").is_file():
+            result = mkdocs_build(ROOT, site)
+            if result.returncode:
+                failure.write_text(result.stderr[-6000:], encoding="utf-8")
+    assert not failure.is_file(), f"strict build failed:\n{failure.read_text(encoding='utf-8')}"
     return site
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 
 import keras
 import matplotlib
@@ -14,6 +16,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from conftest import ROOT  # noqa: E402
 from snippets.mnist_data import prepare_mnist  # noqa: E402
 from snippets.mnist_training import (  # noqa: E402
     Trained,
@@ -23,6 +26,7 @@ from snippets.mnist_training import (  # noqa: E402
     train,
     trained,
 )
+from tools.exec_hook import worker_environment  # noqa: E402
 
 FULL = os.environ.get("CNN_TUTORIAL_DATA") == "full"
 # Bars the offline sample (4,500 training images) supports after 10 epochs, with a margin
@@ -165,3 +169,27 @@ def test_the_exercise_trains_exactly_like_train(small):
     assert accuracy_with_optimizer("sigmoid_mlp", keras.optimizers.Adam(), small, epochs=1) != sgd
     with pytest.raises(ValueError, match="positive whole number"):
         accuracy_with_optimizer("sigmoid_mlp", "adam", small, epochs=0)
+
+
+def test_two_processes_asking_for_the_same_model_train_it_once(tmp_path):
+    """A build and a test (or two notebooks) may call trained() at the same moment."""
+    script = (
+        "import snippets.mnist_training as m\n"
+        "from snippets.mnist_data import prepare_mnist\n"
+        "real_train = m.train\n"
+        "def train(*args, **kwargs):\n"
+        "    print('trained here', flush=True)\n"
+        "    return real_train(*args, **kwargs)\n"
+        "m.train = train\n"
+        "mnist = prepare_mnist()\n"
+        "print(m.trained('sigmoid_mlp', mnist, epochs=1).test_accuracy)\n"
+    )
+    env = {**worker_environment(), "CNN_TUTORIAL_MODELS": str(tmp_path)}
+    runs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
+    printed = [out.splitlines() for out, _ in outputs]
+    assert sum(lines.count("trained here") for lines in printed) == 1
+    assert printed[0][-1] == printed[1][-1]  # the same test accuracy: the same model
+    assert len(list(tmp_path.glob("*.keras"))) == 1

@@ -233,3 +233,27 @@ def test_site_build_summary_table():
                         {"name": "warm", "seconds": 12.5, "executed": [], "cached": ["a.md"] * 3}]}
     table = site_build.summary_table(results)
     assert "cold" in table and "600 s" in table and "12.5" in table
+
+
+def test_the_chapter_is_the_mnist_section_of_the_nav_in_reading_order():
+    from pathlib import Path
+
+    pages = site_build.chapter_pages(Path(site_build.ROOT))
+    assert pages[:3] == ["mnist_data.md", "mnist_models.md", "mnist_training.md"]
+    assert "notebooks/mnist_cnn.ipynb" in pages and "neuron.md" not in pages and "legacy.md" not in pages
+
+
+def test_page_seconds_come_from_the_hooks_record_of_the_page(tmp_path):
+    (tmp_path / "notebooks_x.md.0123.json").write_text(json.dumps({"seconds": 12.5}))
+    (tmp_path / "mnist.md.4567.json").write_text(json.dumps({"seconds": 30.0}))
+    (tmp_path / "mnist_data.md.89ab.json").write_text(json.dumps({"seconds": 99.0}))  # another page
+    assert site_build.page_seconds(tmp_path, "notebooks/x.md") == 12.5
+    assert site_build.page_seconds(tmp_path, "mnist.md") == 30.0
+    with pytest.raises(SystemExit, match="expected one record of neuron.md"):
+        site_build.page_seconds(tmp_path, "neuron.md")
+
+
+def test_chapter_table_sums_the_pages_against_the_goal():
+    chapter = {"section": "The MNIST CNN", "pages": {"a.md": 100.0, "b.md": 50.5}, "seconds": 150.5, "goal": 300}
+    table = site_build.chapter_table(chapter)
+    assert "a.md" in table and "150.5 s (goal: under 300 s)" in table
