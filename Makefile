@@ -47,7 +47,7 @@ test: setup browser-tools
 lighthouse: build browser-tools
 	$(BIN)/python tools/lighthouse.py site
 
-# Training speed of the notes' CNN in several configurations (stores bench/results/training.json).
+# Training speed of the notes' CNN in several configurations (stores snippets/training_faster.json).
 bench: setup
 	$(BIN)/python -m bench.training
 

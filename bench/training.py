@@ -1,7 +1,7 @@
 """How fast does the notes' CNN train on this computer, and what makes it faster?
 
 Run: ``make bench`` (``python -m bench.training``); about 10 minutes on a 2-core CPU.
-Writes bench/results/training.json, which docs/training_faster.md shows.
+Writes snippets/training_faster.json, which docs/training_faster.md shows.
 
 Every configuration trains a fresh notes_cnn (same seed) for the same budget, one
 epoch of the 60,000 full-size training images (full MNIST if the Keras cache has it,
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "training.json"
+RESULTS = Path(__file__).resolve().parent.parent / "snippets" / "training_faster.json"
 SAME_ACCURACY_POINTS = 0.3  # the issue's "same accuracy": at most 0.3 points below the baseline
 
 

@@ -405,7 +405,12 @@ if __name__ == "__main__":
     # --8<-- [end:programs]
 
     # --8<-- [start:checker_demo]
-    print(report(check_file("snippets/notes_programs/old_004.txt")))
+    from pathlib import Path
+
+    from snippets import notes_programs
+
+    programs = Path(notes_programs.__file__).parent  # the notes' programs, installed with the package
+    print(report(check_file(programs / "old_004.txt")))
     # --8<-- [end:checker_demo]
 
     # --8<-- [start:softmax]
@@ -424,6 +429,6 @@ if __name__ == "__main__":
     # --8<-- [end:softmax]
 
     # --8<-- [start:exercise]
-    print(report(check_file("snippets/notes_programs/old_003.txt")))
-    print("rewritten:", report(check_file("snippets/notes_programs/note_003.py")))
+    print(report(check_file(programs / "old_003.txt")))
+    print("rewritten:", report(check_file(programs / "note_003.py")))
     # --8<-- [end:exercise]

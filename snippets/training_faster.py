@@ -6,7 +6,8 @@ Run the page as a script: ``python -m snippets.training_faster``.
 The benchmark that measured the page's table, bench/training.py (``make bench``),
 imports the recipe functions from this module, so the code the page shows is the
 code that was timed. The page itself only reads the stored results,
-bench/results/training.json: it never runs the benchmark.
+snippets/training_faster.json (part of the package, so the page's notebook runs
+anywhere): it never runs the benchmark.
 """
 
 # --8<-- [start:idx]
@@ -166,11 +167,11 @@ import json
 
 import snippets
 
-RESULTS = Path(snippets.__file__).resolve().parent.parent / "bench" / "results" / "training.json"
+RESULTS = Path(snippets.__file__).resolve().parent / "training_faster.json"
 
 
 def load_results(path=RESULTS):
-    """The stored benchmark results (bench/results/training.json, written by `make bench`)."""
+    """The stored benchmark results (snippets/training_faster.json, written by `make bench`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: run `make bench` (python -m bench.training) to measure")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import subprocess
 import sys
+import tomllib
+from pathlib import PurePosixPath
 
 import nbformat
 from conftest import ROOT
@@ -66,3 +69,20 @@ def test_a_downloaded_page_notebook_runs_top_to_bottom(tmp_path):
     printed = run_notebook(ROOT / "docs" / "downloads" / "pooling.ipynb", tmp_path)
     assert "max pooling keeps" in printed
 
+
+
+def test_the_package_installs_every_file_of_snippets():
+    """Colab installs the package, not the clone: every module and every data file that the
+    pages read (the notes' programs, the stored benchmark results) must be part of it."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    packages, data = set(config["packages"]), config.get("package-data", {})
+    tracked = subprocess.run(["git", "ls-files", "snippets"], cwd=ROOT, capture_output=True, text=True, check=True)
+    missing = []
+    for name in tracked.stdout.split():
+        path = PurePosixPath(name)
+        package = ".".join(path.parent.parts)
+        installed = package in packages and (path.suffix == ".py" or any(
+            fnmatch.fnmatch(path.name, pattern) for pattern in data.get(package, [])))
+        if not installed:
+            missing.append(name)
+    assert missing == []

@@ -83,11 +83,14 @@ def test_the_site_builds_strictly_with_executed_outputs(built_site):
 
 
 def run_as_copied(page: str, folder: Path) -> subprocess.CompletedProcess:
-    """Every block of the page, pasted in order into one script, run in a fresh Python."""
+    """Every block of the page, pasted in order into one script, run in a fresh Python, in a
+    folder of its own (not the repository: the code may not depend on where it runs)."""
     blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"), page)
-    script = folder / f"{page.replace('/', '_')}.py"
+    workdir = folder / page.replace("/", "_")
+    workdir.mkdir()
+    script = workdir / "copied.py"
     script.write_text("\n\n".join(b.code for b in blocks) + "\n", encoding="utf-8")
-    return subprocess.run([sys.executable, str(script)], cwd=ROOT, env=worker_environment(), capture_output=True, text=True, timeout=900)
+    return subprocess.run([sys.executable, str(script)], cwd=workdir, env=worker_environment(), capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
