@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import machine_info, write_results
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "site_build.json"
 EDITED = "snippets/pooling.py"  # a concept snippet that one other chapter's module imports
@@ -143,10 +145,6 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    import keras
-    import tensorflow as tf
-    import platform
-
     with tempfile.TemporaryDirectory(prefix="site-bench-") as folder:
         copy = Path(folder) / "repo"
         shutil.copytree(ROOT, copy, ignore=NOT_COPIED, symlinks=True)
@@ -154,15 +152,8 @@ def main(argv=None) -> int:
                    CNN_TUTORIAL_MODELS=str(Path(folder) / "models"), NO_MKDOCS_2_WARNING="1",
                    PYTHONPATH=str(copy))  # the copy's snippets, also in notebooks
         env.pop("CNN_TUTORIAL_DATA", None)  # the sample, as CI builds
-        cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
         results = {
-            "machine": {
-                "cpu": next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith("model name")),
-                            platform.machine()),
-                "cores": len(os.sched_getaffinity(0)),
-                "tensorflow": tf.__version__, "keras": keras.__version__,
-                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            },
+            "machine": machine_info(),
             "data": "MNIST offline sample (5,000 training + 10,000 test images)",
             "runs": [build(copy, env, "cold")],
         }
@@ -182,9 +173,7 @@ def main(argv=None) -> int:
     print(summary_table(results))
     print(chapter_table(results["chapter"]))
     print(f"after editing {EDITED}: executed {edit['executed']}; expected {expected}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_results(results, args.out)
     return 0
 
 

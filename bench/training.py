@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench import machine_info, write_results
 
 RESULTS = Path(__file__).resolve().parent.parent / "snippets" / "training_faster.json"
 SAME_ACCURACY_POINTS = 0.3  # the issue's "same accuracy": at most 0.3 points below the baseline
@@ -61,28 +62,6 @@ SHORT_STEPS = 60
 
 
 # ---------------------------------------------------------------- the machine
-
-
-def machine_info() -> dict:
-    """CPU model, cores, instruction sets that matter here, versions, date: where it was measured."""
-    import keras
-    import tensorflow as tf
-
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    model = next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith("model name")),
-                 platform.processor() or platform.machine())
-    flags = set(next((l.split(":", 1)[1].split() for l in cpuinfo.splitlines() if l.startswith("flags")), []))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "cpu": model,
-        "cores": cores,
-        "instruction_sets": sorted(flags & {"avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}),
-        "bf16_hardware": bool(flags & {"avx512_bf16", "amx_bf16"}),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
 
 
 def matmul_rate(sizes=(2048, 4096), repeats=5) -> dict:
@@ -387,9 +366,7 @@ def main(argv=None) -> int:
     best = next(c for c in results["configs"] if c["name"] == results["best"])
     print(f"best at the same accuracy: {best['name']}: epoch {best['epoch_time_ratio']:.2f}x the baseline's time, "
           f"{best['matmul_fraction']:.0%} of the matmul rate; total {results['seconds_total']:.0f} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_results(results, args.out)
     return 0
 
 
