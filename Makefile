@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 BROWSER_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup browser-tools serve build test lock lighthouse bench bench-site clean
+.PHONY: setup browser-tools serve build build-full test lock lighthouse bench bench-site clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,14 @@ serve: setup
 
 build: setup
 	$(BIN)/python -m mkdocs build --strict --site-dir site
+
+# The published edition: full MNIST (60,000 training images) into site-full/, with its own
+# output cache. It reads the four official files from CNN_TUTORIAL_MNIST_DIR, else from
+# ../shared/data/mnist where that exists, else downloads them with keras.datasets.mnist.
+MNIST_DIR ?= $(or $(CNN_TUTORIAL_MNIST_DIR),$(wildcard $(abspath ../shared/data/mnist)))
+build-full: setup
+	CNN_TUTORIAL_DATA=full CNN_TUTORIAL_MNIST_DIR=$(MNIST_DIR) CNN_TUTORIAL_CACHE=.cache/exec-full \
+		$(BIN)/python -m mkdocs build --strict --site-dir site-full
 
 # Test files run in parallel processes, one per core (at most 4), sharing one build of the site.
 test: setup browser-tools

@@ -61,17 +61,18 @@ def check_settings(epochs, batch_size):
             raise ValueError(f"{name} must be a positive whole number, got {value!r}")
 
 
-def train(name, mnist=None, *, epochs=10, batch_size=128, seed=0, verbose=0, callbacks=()):
+def train(name, mnist=None, *, epochs=10, batch_size=128, seed=0, verbose=0, callbacks=(), build=None):
     """Build model `name` (see snippets.mnist_models.MODELS), compile and fit it.
 
     The last 10% of the (shuffled) training images are held out for validation: the
     test images are used once, at the end, never to choose anything during training.
     keras.utils.set_random_seed(seed) fixes the initial weights, the shuffling and dropout.
+    build: a function that returns the model, for one not in MODELS (e.g. an exercise's).
     """
     check_settings(epochs, batch_size)
     mnist = prepare_mnist() if mnist is None else mnist
     keras.utils.set_random_seed(seed)
-    model = compile_model(build_model(name))
+    model = compile_model(build() if build else build_model(name))
     timer = EpochTimer()
     fit = model.fit(mnist.x_train, mnist.y_train, batch_size=batch_size, epochs=epochs,
                     validation_split=0.1, verbose=verbose, callbacks=[timer, *callbacks])
@@ -90,16 +91,22 @@ ROOT = Path(snippets.__file__).resolve().parent.parent  # the repository (works 
 CHAPTER_CODE = ("data.py", "mnist_data.py", "mnist_models.py", "mnist_training.py")
 
 
+def definitions(path):
+    """A module's source without its demonstration (`if __name__ == "__main__":` and below),
+    which prints and plots but cannot change a trained model."""
+    return path.read_bytes().split(b'\nif __name__ == "__main__":')[0]
+
+
 def cache_key(name, mnist, epochs, batch_size, seed):
     """A hash of everything that can change a trained model."""
     import tensorflow as tf
 
-    code = b"".join((ROOT / "snippets" / file).read_bytes() for file in CHAPTER_CODE)
+    code = b"".join(definitions(ROOT / "snippets" / file) for file in CHAPTER_CODE)
     settings = [name, str(mnist), epochs, batch_size, seed, keras.__version__, tf.__version__]
     return hashlib.sha256(json.dumps(settings).encode() + code).hexdigest()[:16]
 
 
-def trained(name, mnist=None, *, epochs=10, batch_size=128, seed=0):
+def trained(name, mnist=None, *, epochs=10, batch_size=128, seed=0, build=None):
     """Like train(), but stored: the first call trains and saves, later calls (from any
     page, script or notebook on this machine) load the same model and history. Two
     processes that ask for the same model at once train it once: the second waits."""
@@ -108,21 +115,18 @@ def trained(name, mnist=None, *, epochs=10, batch_size=128, seed=0):
     clone = (ROOT / "pyproject.toml").is_file()  # a clone of the repository, not an installed package
     default = ROOT / ".cache" / "models" if clone else Path.home() / ".cache" / "cnn-tutorial" / "models"
     folder = Path(os.environ.get("CNN_TUTORIAL_MODELS", default))
-    stem = folder / f"{name}-{epochs}ep-{cache_key(name, mnist, epochs, batch_size, seed)}"
+    stem = folder / f"{name}-{epochs}ep-seed{seed}-{cache_key(name, mnist, epochs, batch_size, seed)}"
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(folder / f"{name}.lock"):  # another process training it: wait, then load
         if stem.with_suffix(".keras").is_file() and stem.with_suffix(".json").is_file():
             record = json.loads(stem.with_suffix(".json").read_text())
             return Trained(keras.saving.load_model(stem.with_suffix(".keras")), **record)
-        result = train(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed)
+        result = train(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed, build=build)
         record = {key: value for key, value in vars(result).items() if key != "model"}
         stem.with_suffix(".json").write_text(json.dumps(record))
         partial = stem.with_name(f"{stem.name}.partial-{os.getpid()}.keras")  # complete files only
         result.model.save(partial)
         partial.replace(stem.with_suffix(".keras"))
-        for old in folder.glob(f"{name}-{epochs}ep-*"):  # the same model trained by older code
-            if not old.name.startswith(stem.name):
-                old.unlink(missing_ok=True)
         return result
 # --8<-- [end:trained]
 
@@ -166,6 +170,89 @@ def accuracy_with_optimizer(name, optimizer, mnist, *, epochs=10, batch_size=128
               validation_split=0.1, verbose=0)
     return float(model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)[1])
 # --8<-- [end:exercise]
+
+
+# --8<-- [start:reproduce]
+import contextlib
+import datetime
+import inspect
+import platform
+
+from snippets.mnist_models import MODELS, OPTIMIZERS, compile_model, deeper_cnn
+
+REPRODUCED = {**MODELS, "deeper_cnn": deeper_cnn}  # the chapter's four and the exercise's deeper CNN
+ACCURACY_FILE = ROOT / "snippets" / "mnist_accuracy.json"
+
+
+def reproduction_key(name, epochs=10, batch_size=128):
+    """A hash of the code and settings that train `name` on full MNIST: its builder,
+    compile_model, train() and the settings. Stored results with another key are stale."""
+    code = "".join(inspect.getsource(function) for function in (REPRODUCED[name], compile_model, train))
+    settings = [name, OPTIMIZERS.get(name, "adam"), epochs, batch_size, "full MNIST"]
+    return hashlib.sha256((json.dumps(settings) + code).encode()).hexdigest()[:16]
+
+
+def machine(tf):
+    """The processor, its cores and any GPU: what the seconds per epoch were measured on."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"{cpu}, {os.cpu_count()} cores, " + (f"{len(gpus)} GPU(s)" if gpus else "no GPU")
+
+
+def reproduce(seeds, mnist, *, epochs=10, batch_size=128, names=tuple(REPRODUCED), log=print):
+    """Train each model with seeds 0..seeds-1 on full MNIST; return what ACCURACY_FILE stores:
+    test accuracy per seed with the mean, min and max, seconds per epoch, and the key,
+    machine, versions and date that produced them. Uses trained(), so runs are kept."""
+    import tensorflow as tf
+
+    if not str(mnist).startswith("full MNIST"):
+        raise ValueError(f"reproduce the accuracy on full MNIST (CNN_TUTORIAL_DATA=full), not on {mnist}")
+    runs = {name: [] for name in names}
+    for seed in range(seeds):  # seed 0 of every model first: the pages' models (trained() keeps them)
+        for name in names:
+            runs[name].append(trained(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed,
+                                      build=REPRODUCED[name]))
+            log(f"{name}, seed {seed}: test accuracy {runs[name][-1].test_accuracy:.4f}")
+    models = {}
+    for name in names:
+        accuracies = [run.test_accuracy for run in runs[name]]
+        models[name] = {"key": reproduction_key(name, epochs, batch_size), "accuracy": accuracies,
+                        "mean": float(np.mean(accuracies)), "min": min(accuracies), "max": max(accuracies),
+                        "seconds_per_epoch": float(np.mean([mean_epoch_seconds(run) for run in runs[name]]))}
+    return {"data": str(mnist), "epochs": epochs, "batch_size": batch_size, "seeds": seeds, "models": models,
+            "machine": machine(tf),
+            "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
+                         "python": platform.python_version()},
+            "date": datetime.date.today().isoformat()}
+# --8<-- [end:reproduce]
+
+
+# --8<-- [start:accuracy]
+# What the notes and their book reported for the notes' CNN after 10 epochs on full MNIST.
+REPORTED = {"notes_cnn": "note 003: 0.9897 (one run); the book's author: 0.9869 to 0.9904 (repeated runs)"}
+
+
+def load_accuracy(path=ACCURACY_FILE):
+    """The stored results of `python -m snippets.mnist reproduce` (see reproduce())."""
+    return json.loads(Path(path).read_text())
+
+
+def accuracy_table(stored):
+    """One line per model: test accuracy over the seeds (mean, min, max) and seconds per epoch;
+    a model whose code or settings changed since it was measured is marked stale."""
+    lines = [f"{stored['data']}, {stored['epochs']} epochs, seeds 0 to {stored['seeds'] - 1}",
+             f"{'model':16}{'mean':>8}{'min':>8}{'max':>8}{'s/epoch':>9}"]
+    for name, run in stored["models"].items():
+        stale = "  STALE: the code changed since" if run["key"] != reproduction_key(name, stored["epochs"]) else ""
+        lines.append(f"{name:16}{run['mean']:8.4f}{run['min']:8.4f}{run['max']:8.4f}{run['seconds_per_epoch']:9.1f}{stale}")
+    versions = stored["versions"]
+    lines.append(f"measured {stored['date']} on {stored['machine']}, TensorFlow {versions['tensorflow']}, "
+                 f"Keras {versions['keras']}")
+    return "\n".join(lines)
+# --8<-- [end:accuracy]
 
 
 if __name__ == "__main__":

@@ -11,33 +11,14 @@ anywhere): it never runs the benchmark.
 """
 
 # --8<-- [start:idx]
-import gzip
 import os
 from pathlib import Path
 
 import numpy as np
 
-IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+from snippets.data import read_idx  # IDX, the format MNIST and Fashion-MNIST ship in
+
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian package dataset-fashion-mnist
-
-
-def read_idx(path):
-    """An IDX file (the format MNIST and Fashion-MNIST ship in), gzipped or not, as an array.
-
-    The header is two zero bytes, a type code (0x08: uint8), the number of dimensions d,
-    then d big-endian 4-byte sizes; the values follow, row by row. Images: (n, 28, 28) uint8.
-    """
-    path = Path(path)
-    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (expected 0x00 0x00, a type code and a rank, got {raw[:4]!r})")
-    rank = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    start = 4 + 4 * rank
-    if len(raw) - start != int(np.prod(shape)) * dtype.itemsize:
-        raise ValueError(f"{path}: header says shape {shape} of {dtype}, but {len(raw) - start:,} bytes of data follow")
-    return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def load_full_size():

@@ -1,9 +1,16 @@
-"""The MNIST data layer: the offline sample, its build script, and the loader every page uses."""
+"""The MNIST data layer: the IDX reader, the official files, the offline sample, its build
+script, and the loader every page uses.
+
+Tests that need the official MNIST files read them from the folder CNN_TUTORIAL_MNIST_DIR
+names (.ci/run sets it to ../shared/data/mnist where that exists) and skip, saying so, without it.
+"""
 
 import gzip
 import hashlib
 import io
+import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +18,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snippets.data import SAMPLE_PATH, MnistData, SampleDataError, load_mnist
+from snippets.data import (OFFICIAL_MD5, SAMPLE_PATH, MnistData, MnistFileError, SampleDataError, load_mnist,
+                           read_idx, read_official_file)
 
 ROOT = Path(__file__).resolve().parents[1]
-OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+OFFICIAL = Path(os.environ["CNN_TUTORIAL_MNIST_DIR"]) if os.environ.get("CNN_TUTORIAL_MNIST_DIR") else None
+needs_official = pytest.mark.skipif(
+    OFFICIAL is None, reason="needs the official MNIST files: set CNN_TUTORIAL_MNIST_DIR to their folder")
 NO_NETWORK = Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz: "
                        "None -- [Errno -3] Temporary failure in name resolution")
 
 
-def official(name: str, header_bytes: int) -> np.ndarray:
-    return np.frombuffer(gzip.decompress((OFFICIAL / name).read_bytes()), np.uint8, offset=header_bytes)
+def write_idx(path, array, type_code=0x08):
+    header = bytes([0, 0, type_code, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)
+    data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
 
 
 def npz(**arrays: np.ndarray) -> bytes:
@@ -63,18 +75,28 @@ def test_pixels_span_0_to_255_and_every_image_has_ink(sample):
         assert (images.max(axis=(1, 2)) > 0).all()
 
 
+@needs_official
 def test_test_part_is_the_official_mnist_test_set(sample):
-    assert np.array_equal(sample.y_test, official("t10k-labels-idx1-ubyte.gz", header_bytes=8))
-    assert np.array_equal(sample.x_test.reshape(-1), official("t10k-images-idx3-ubyte.gz", header_bytes=16))
+    assert np.array_equal(sample.y_test, read_official_file(OFFICIAL, "t10k-labels-idx1-ubyte"))
+    assert np.array_equal(sample.x_test, read_official_file(OFFICIAL, "t10k-images-idx3-ubyte"))
+
+
+@needs_official
+def test_training_part_is_the_first_500_of_each_digit_in_the_official_training_set(sample):
+    labels = read_official_file(OFFICIAL, "train-labels-idx1-ubyte")
+    rows = np.concatenate([np.flatnonzero(labels == digit)[:500] for digit in range(10)])
+    assert np.array_equal(sample.x_train, read_official_file(OFFICIAL, "train-images-idx3-ubyte")[rows])
+    assert np.array_equal(sample.y_train, labels[rows])
 
 
 def test_str_names_the_data_set_and_the_counts(sample):
     assert str(sample) == "MNIST offline sample (data/mnist-sample.npz): 5,000 training + 10,000 test images"
 
 
+@needs_official
 def test_build_script_reproduces_the_committed_file(tmp_path):
     out = tmp_path / "mnist-sample.npz"
-    subprocess.run([sys.executable, ROOT / "tools" / "make_mnist_sample.py", "--output", out],
+    subprocess.run([sys.executable, ROOT / "tools" / "make_mnist_sample.py", "--source", OFFICIAL, "--output", out],
                    check=True, capture_output=True)
     committed = SAMPLE_PATH.with_suffix(".sha256").read_text()
     assert committed.split()[0] == hashlib.sha256(out.read_bytes()).hexdigest()
@@ -125,6 +147,14 @@ def test_environment_variable_chooses_the_source(monkeypatch):
     assert load_mnist().source == "sample"
 
 
+def test_build_script_without_a_source_says_what_to_set(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CNN_TUTORIAL_MNIST_DIR"}
+    result = subprocess.run([sys.executable, ROOT / "tools" / "make_mnist_sample.py", "--output", tmp_path / "s.npz"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and "CNN_TUTORIAL_MNIST_DIR" in result.stderr
+    assert not (tmp_path / "s.npz").exists()
+
+
 def test_full_uses_keras(monkeypatch):
     import keras
 
@@ -134,6 +164,7 @@ def test_full_uses_keras(monkeypatch):
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", fake_load_data)
     monkeypatch.setenv("CNN_TUTORIAL_DATA", "full")
+    monkeypatch.delenv("CNN_TUTORIAL_MNIST_DIR", raising=False)
     data = load_mnist()
     assert data.source == "full"
     assert str(data) == "full MNIST (keras.datasets.mnist): 60,000 training + 10,000 test images"
@@ -147,14 +178,149 @@ def test_full_without_network_fails_loudly_instead_of_using_the_sample(monkeypat
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
     monkeypatch.setenv("CNN_TUTORIAL_DATA", "full")
+    monkeypatch.delenv("CNN_TUTORIAL_MNIST_DIR", raising=False)
     with pytest.raises(RuntimeError, match="full MNIST could not be loaded") as error:
         load_mnist()
     message = str(error.value)
     assert str(NO_NETWORK) in message
     assert "mnist.npz" in message and ".keras/datasets" in message and "CNN_TUTORIAL_DATA=sample" in message
+    assert "CNN_TUTORIAL_MNIST_DIR" in message
     assert error.value.__cause__ is NO_NETWORK
 
 
 def test_importing_the_loader_does_not_import_keras():
     code = "import sys, snippets.data; assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# ---------------------------------------------------------------- the IDX reader
+
+
+@pytest.mark.parametrize("name", ["images.idx", "images.idx.gz"])
+def test_read_idx_round_trips_images_and_labels(tmp_path, name):
+    images = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    write_idx(tmp_path / name, images)
+    assert np.array_equal(read_idx(tmp_path / name), images)
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    write_idx(tmp_path / "labels.idx", labels)
+    assert read_idx(tmp_path / "labels.idx").tolist() == [3, 1, 4, 1, 5]
+
+
+def test_read_idx_reads_big_endian_integers(tmp_path):
+    values = np.array([[1, -2], [70000, 3]], dtype=">i4")
+    write_idx(tmp_path / "ints.idx", values, type_code=0x0C)
+    assert read_idx(tmp_path / "ints.idx").tolist() == [[1, -2], [70000, 3]]
+
+
+def test_read_idx_rejects_other_files_and_truncation(tmp_path):
+    (tmp_path / "text.idx").write_bytes(b"hello world")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(tmp_path / "text.idx")
+    write_idx(tmp_path / "short.idx", np.zeros((3, 4), np.uint8))
+    (tmp_path / "short.idx").write_bytes((tmp_path / "short.idx").read_bytes()[:-1])
+    with pytest.raises(ValueError, match="header says shape"):
+        read_idx(tmp_path / "short.idx")
+
+
+# ---------------------------------------------------------------- full MNIST from the official files
+
+NAMES = list(OFFICIAL_MD5)  # train-images, train-labels, t10k-images, t10k-labels
+
+
+def tiny_official_folder(folder: Path, monkeypatch, gz: bool = True) -> Path:
+    """Four small IDX files named like the official ones, whose MD5s the loader is told to expect."""
+    rng = np.random.default_rng(1)
+    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+              "train-labels-idx1-ubyte": np.arange(6, dtype=np.uint8),
+              "t10k-images-idx3-ubyte": rng.integers(0, 256, (4, 28, 28), dtype=np.uint8),
+              "t10k-labels-idx1-ubyte": np.arange(4, dtype=np.uint8)}
+    md5 = {}
+    for name, array in arrays.items():
+        path = folder / (f"{name}.gz" if gz else name)
+        write_idx(path, array)
+        md5[name] = hashlib.md5(read_uncompressed_bytes(path)).hexdigest()
+    monkeypatch.setattr("snippets.data.OFFICIAL_MD5", md5)
+    monkeypatch.setenv("CNN_TUTORIAL_DATA", "full")
+    monkeypatch.setenv("CNN_TUTORIAL_MNIST_DIR", str(folder))
+    return folder
+
+
+def read_uncompressed_bytes(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+
+
+def refuse_keras(monkeypatch):
+    import keras
+
+    def no_keras():
+        raise AssertionError("the loader must not fall back to keras.datasets when CNN_TUTORIAL_MNIST_DIR is set")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_keras)
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "uncompressed"])
+def test_full_reads_the_official_files_from_the_folder_named(tmp_path, monkeypatch, gz):
+    tiny_official_folder(tmp_path, monkeypatch, gz=gz)
+    refuse_keras(monkeypatch)
+    data = load_mnist()
+    assert data.source == "full" and str(data) == "full MNIST (the official IDX files): 6 training + 4 test images"
+    assert data.y_train.tolist() == list(range(6)) and data.x_test.shape == (4, 28, 28)
+
+
+def damage_missing(path):
+    path.unlink()
+
+
+def damage_truncated(path):
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[:-3]))  # the last 3 bytes lost
+
+
+def damage_corrupt_gzip(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)  # the second half zeroed, as a bad disk would
+    path.write_bytes(bytes(data))
+
+
+def damage_wrong_magic(path):
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[3] ^= 0x02  # another number of dimensions: 3 -> 1, 1 -> 3
+    path.write_bytes(gzip.compress(bytes(raw)))
+
+
+def damage_other_content(path):
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[-1] ^= 0xFF  # a valid IDX file, but not the official one
+    path.write_bytes(gzip.compress(bytes(raw)))
+
+
+@pytest.mark.parametrize("damage, says", [
+    (damage_missing, "is missing"),
+    (damage_truncated, "header says shape"),
+    (damage_corrupt_gzip, "not a complete gzip file"),
+    (damage_wrong_magic, "magic number"),
+    (damage_other_content, "is not the official"),
+], ids=["missing", "truncated", "corrupt", "wrong-magic", "wrong-md5"])
+@pytest.mark.parametrize("name", NAMES)
+def test_each_bad_official_file_gives_one_clear_error_and_no_fallback(tmp_path, monkeypatch, damage, says, name):
+    folder = tiny_official_folder(tmp_path, monkeypatch)
+    refuse_keras(monkeypatch)
+    damage(folder / f"{name}.gz")
+    with pytest.raises(MnistFileError) as error:
+        load_mnist()
+    message = str(error.value)
+    assert says in message
+    assert f"{name}.gz" in message  # names the file
+    assert "Fix:" in message or ": put the official" in message  # and the fix
+    assert "CNN_TUTORIAL_MNIST_DIR" in message
+
+
+@needs_official
+def test_the_official_files_are_full_mnist():
+    for name, n in zip(NAMES, (60_000, 60_000, 10_000, 10_000)):
+        array = read_official_file(OFFICIAL, name)
+        assert array.shape == ((n, 28, 28) if "images" in name else (n,)) and array.dtype == np.uint8
+    labels = read_official_file(OFFICIAL, "train-labels-idx1-ubyte")
+    # the class counts the data README gives, and MNIST's first training digit, a 5
+    assert np.bincount(labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert labels[0] == 5

