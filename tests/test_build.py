@@ -256,3 +256,74 @@ def test_a_site_published_for_another_repository_fails_the_build(site):
     result = site.build(REPO_URL="https://github.com/someone/elsewhere")
     assert result.returncode != 0
     assert "https://github.com/someone/elsewhere" in result.stderr and "[tool.cnn-tutorial]" in result.stderr
+
+
+VALUES_PY = '''\
+# --8<-- [start:measure]
+import os
+
+accuracy = {"sample": 0.9619, "full": 0.9887}[os.environ.get("CNN_TUTORIAL_DATA") or "sample"]
+print(f"test accuracy: {accuracy:.4f}")
+# --8<-- [end:measure]
+'''
+
+PAGE_VALUES = """\
+# Values
+
+```python
+--8<-- "snippets/values.py:measure"
+```
+
+The model reaches {{ accuracy | .2% }} on the test set ({{ accuracy }} as a fraction).
+"""
+
+
+@pytest.fixture
+def values_site(site) -> Site:
+    site.write("snippets/values.py", VALUES_PY)
+    site.write("docs/values.md", PAGE_VALUES)
+    site.nav.append("values.md")
+    return site
+
+
+def prose_of(html: str) -> str:
+    """The page's paragraphs, without its code and outputs."""
+    return " ".join(re.findall(r"<p>(.*?)</p>", html, re.S))
+
+
+def test_numbers_in_the_prose_come_from_the_same_build_for_each_data_source(values_site):
+    shown = {}
+    for source in ("sample", "full"):
+        result = values_site.build(CNN_TUTORIAL_DATA=source)
+        assert result.returncode == 0, result.stderr
+        html = values_site.html("values")
+        printed = re.search(r"test accuracy: (0\.\d{4})", html)[1]  # the output under the block
+        values = re.findall(r'<span class="exec-value">([^<]*)</span>', prose_of(html))
+        assert values == [f"{float(printed):.2%}", str(float(printed))]
+        assert "{{" not in html
+        shown[source] = values
+    assert shown["sample"] != shown["full"]
+
+
+def test_editing_only_the_prose_renders_again_without_executing(values_site):
+    assert values_site.build().returncode == 0
+    values_site.write("docs/values.md", PAGE_VALUES.replace("The model reaches", "It reaches"))
+    result = values_site.build()
+    assert "values.md" in result.report["cached"] and "values.md" not in result.report["executed"]
+    assert "It reaches" in values_site.html("values")
+    values_site.write("docs/values.md", PAGE_VALUES.replace("{{ accuracy }}", "{{ accuracy * 100 | .1f }}"))
+    result = values_site.build()
+    assert result.report["executed"] == ["values.md"]  # another value asked for: run again
+    assert '<span class="exec-value">96.2</span>' in values_site.html("values")
+
+
+@pytest.mark.parametrize("prose, says", [
+    ("{{ accuracy }} before any block.\n\n" + PAGE_VALUES.partition("\n")[2], "comes before any Python block"),
+    (PAGE_VALUES + "\nAnd {{ missing_name }}.\n", "missing_name"),
+    (PAGE_VALUES + "\nAnd {{ os.remove('x') }}.\n", "prose values call only"),
+], ids=["before-any-block", "unknown-name", "a-call"])
+def test_a_bad_value_in_the_prose_fails_the_build_and_names_the_page(values_site, prose, says):
+    values_site.write("docs/values.md", "# Values\n\n" + prose if prose.startswith("{{") else prose)
+    result = values_site.build()
+    assert result.returncode != 0
+    assert "values.md" in result.stderr and says in result.stderr

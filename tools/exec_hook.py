@@ -21,7 +21,9 @@ The contract this file enforces while the site builds:
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
+import html
 import importlib.metadata
 import json
 import logging
@@ -75,6 +77,7 @@ class Block:
     line: int
     targets: tuple[str, ...]
     code: str
+    values: tuple[tuple[str, str], ...] = ()  # (expression, format spec) the prose shows after this block
 
     @property
     def label(self) -> str:
@@ -129,6 +132,38 @@ def python_blocks(markdown: str, page: str, root: Path = ROOT) -> list[Block]:
             raise PluginError(f"{page}:{line}: {error}") from error
         blocks.append(Block(page, line, targets, code))
     return blocks
+
+
+# A value the page's code computed, shown in the prose: {{ expression }} or {{ expression | format spec }}.
+VALUE = re.compile(r"\{\{\s*(?P<expression>.+?)\s*(?:\|\s*(?P<spec>[^{}|]*?)\s*)?\}\}")
+
+
+def prose_values(markdown: str, blocks: list[Block]) -> tuple[list[Block], list[tuple[int, int, int]]]:
+    """Attach each {{ value }} of the prose to the block it follows; return the blocks and
+    (start, end, (block index, value index)) of every placeholder, outside code fences."""
+    fenced = [(f.start(), f.end()) for f in FENCE.finditer(markdown)]
+    wanted = [[] for _ in blocks]
+    places = []
+    for match in VALUE.finditer(markdown):
+        if any(a <= match.start() < b for a, b in fenced):
+            continue
+        line = markdown.count("\n", 0, match.start()) + 1
+        before = [i for i, block in enumerate(blocks) if block.line < line]
+        if not before:
+            raise PluginError(f"{blocks[0].page if blocks else 'page'}:{line}: {match[0]} comes before any "
+                              "Python block: a value in the prose must follow the block that computes it")
+        wanted[before[-1]].append((match["expression"], match["spec"] or ""))
+        places.append((match.start(), match.end(), before[-1], len(wanted[before[-1]]) - 1))
+    blocks = [dataclasses.replace(block, values=tuple(values)) for block, values in zip(blocks, wanted)]
+    return blocks, places
+
+
+def fill_values(markdown: str, places, values: list[list[str]]) -> str:
+    """The prose with each placeholder replaced by its value, marked as computed by the build."""
+    for start, end, block, index in reversed(places):
+        shown = html.escape(values[block][index])
+        markdown = markdown[:start] + f'<span class="exec-value">{shown}</span>' + markdown[end:]
+    return markdown
 
 
 def snippet_dependencies(files: set[Path], root: Path = ROOT) -> set[Path]:
@@ -189,9 +224,11 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     return hasher.hexdigest()
 
 
-def page_key(markdown: str, blocks: list[Block], fingerprint: str, root: Path = ROOT) -> str:
+def page_key(blocks: list[Block], fingerprint: str, root: Path = ROOT) -> str:
+    """What the page runs: its blocks in order and the values its prose asks for (the prose
+    itself is not executed, so editing it re-renders from the cache)."""
     hasher = hashlib.sha256(fingerprint.encode())
-    hasher.update(markdown.encode())
+    hasher.update(json.dumps([[b.targets, b.code, b.values] for b in blocks]).encode())
     included = {root / t.partition(":")[0] for b in blocks for t in b.targets}
     _hash_files(hasher, snippet_dependencies(included, root), root)
     return hasher.hexdigest()
@@ -213,8 +250,9 @@ def worker_environment(root: Path = ROOT) -> dict[str, str]:
     return env
 
 
-def execute(blocks: list[Block], root: Path = ROOT) -> list[str]:
-    """Run the blocks in one fresh Python; return each block's output as Markdown."""
+def execute(blocks: list[Block], root: Path = ROOT) -> list[tuple[str, list[str]]]:
+    """Run the blocks in one fresh Python; return each block's output as Markdown and the
+    formatted values its prose shows."""
     log_file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # what libraries write to stderr
     worker = subprocess.Popen(
         [sys.executable, str(root / "tools" / "page_worker.py")],
@@ -235,7 +273,7 @@ def execute(blocks: list[Block], root: Path = ROOT) -> list[str]:
     outputs = []
     try:
         for block in blocks:
-            worker.stdin.write(json.dumps({"label": block.label, "code": block.code}) + "\n")
+            worker.stdin.write(json.dumps({"label": block.label, "code": block.code, "values": block.values}) + "\n")
             worker.stdin.flush()
             reply = worker.stdout.readline()
             if not reply:
@@ -249,7 +287,7 @@ def execute(blocks: list[Block], root: Path = ROOT) -> list[str]:
                 raise PluginError(
                     f"{block.page}:{block.line}: snippet {block.label} raised an exception:\n\n{reply['error']}"
                 )
-            outputs.append(reply["output"])
+            outputs.append((reply["output"], reply["values"]))
     finally:
         worker.stdin.close()
         try:
@@ -405,7 +443,8 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
     STATE.current = None
     if not blocks:
         return markdown
-    key = page_key(markdown, blocks, STATE.fingerprint)
+    blocks, places = prose_values(markdown, blocks)
+    key = page_key(blocks, STATE.fingerprint)
     stem = re.sub(r"[^\w.-]", "_", name)
     record = cache_dir() / f"{stem}.{key[:20]}.json"
     if record.is_file():
@@ -414,7 +453,7 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
         STATE.verified[name] = data["verified"]
         STATE.report["cached"].append(name)
         log.info("exec: %s: %d blocks from cache", name, len(blocks))
-        return markdown
+        return fill_values(markdown, places, [b["values"] for b in data["blocks"]])
     for module in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
         del sys.modules[module]  # `mkdocs serve` must not keep old snippet code
     start = time.perf_counter()
@@ -429,13 +468,14 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
         "key": key,
         "seconds": seconds,
         "verified": verified_with(),
-        "blocks": [{"label": b.label, "line": b.line, "code": b.code, "output": o} for b, o in zip(blocks, outputs)],
+        "blocks": [{"label": b.label, "line": b.line, "code": b.code, "output": o, "values": v}
+                   for b, (o, v) in zip(blocks, outputs)],
     }
     record.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    STATE.current = PageRun(name, blocks, outputs)
+    STATE.current = PageRun(name, blocks, [o for o, _ in outputs])
     STATE.verified[name] = payload["verified"]
     STATE.report["executed"].append(name)
-    return markdown
+    return fill_values(markdown, places, [v for _, v in outputs])
 
 
 def on_page_content(html, page, config, files):  # noqa: ARG001

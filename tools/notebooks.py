@@ -24,7 +24,7 @@ import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exec_hook import FENCE, PYTHON, ROOT, python_blocks  # noqa: E402
+from exec_hook import FENCE, PYTHON, ROOT, VALUE, python_blocks  # noqa: E402
 
 DOCS = ROOT / "docs"
 CONTAINER = re.compile(r'^(?P<indent>[ \t]*)(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)(?:[ \t]+"(?P<title>[^"]*)")?|===\+?[ \t]+"(?P<tab>[^"]*)")[ \t]*$')
@@ -103,7 +103,8 @@ def page_link(match: re.Match, base_url: str) -> str:
 def prose(text: str, base_url: str) -> str:
     """A page's Markdown between code blocks, without Material-only syntax: admonitions and
     tabs become bold headings over their (dedented) content, links to pages become URLs
-    below base_url (or plain text without one)."""
+    below base_url (or plain text without one), and a value the site's build put in the
+    prose ({{ expression }}) becomes the expression, which the notebook's own run computes."""
     out, stack = [], []  # stack: the indentation of the containers we are in
     for line in text.splitlines():
         indent = len(line) - len(line.lstrip(" "))
@@ -120,6 +121,7 @@ def prose(text: str, base_url: str) -> str:
     text = ABBREVIATION.sub("", "\n".join(out))
     text = ATTR_LIST.sub("", text)
     text = PAGE_LINK.sub(lambda m: page_link(m, base_url), text)
+    text = VALUE.sub(lambda m: f"`{m['expression']}`", text)  # the value the reader's own run computed
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 

@@ -4,9 +4,16 @@ This is what a reader gets who pastes the blocks of a page into a new Python
 session one after the other, so it is also what the page shows. The build hook
 (`tools/exec_hook.py`) starts one worker per page and talks to it over a pipe:
 
-- request, one JSON line on stdin: ``{"label": "snippets/x.py:part", "code": "..."}``
+- request, one JSON line on stdin: ``{"label": "snippets/x.py:part", "code": "...",
+  "values": [["expression", "format spec"], ...]}``
 - reply, one JSON line on the original stdout:
-  ``{"ok": true, "output": "<markdown>"}`` or ``{"ok": false, "error": "<traceback>"}``
+  ``{"ok": true, "output": "<markdown>", "values": ["formatted", ...]}`` or
+  ``{"ok": false, "error": "<traceback>"}``
+
+"values" are what the page's prose shows after this block, ``{{ expression | spec }}``:
+each expression is evaluated in the page's namespace once the block has run and
+formatted with ``format(value, spec)``. Expressions may only read: names, attributes,
+subscripts, constants, arithmetic and a few pure built-ins, never call the page's code.
 
 What the code prints (stdout and stderr) becomes a text block; every matplotlib
 figure left open at the end of a block becomes an inline SVG whose ink is
@@ -15,6 +22,7 @@ figure left open at the end of a block becomes an inline SVG whose ink is
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import html
 import io
@@ -103,6 +111,24 @@ def run_block(code: str, label: str, namespace: dict) -> str:
     return "\n\n".join(parts)
 
 
+ALLOWED_NODES = (ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Constant, ast.Slice,
+                 ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Call, ast.Tuple)
+ALLOWED_CALLS = {"abs", "len", "max", "min", "round", "sum", "int", "float"}
+
+
+def prose_value(expression: str, spec: str, namespace: dict) -> str:
+    """The value of a read-only expression in the page's namespace, formatted for the prose."""
+    tree = ast.parse(expression, mode="eval")
+    for node in ast.walk(tree):
+        if not isinstance(node, ALLOWED_NODES):
+            raise ValueError(f"{{{{ {expression} }}}}: prose values only read names, attributes, subscripts and "
+                             f"arithmetic, not {type(node).__name__}")
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in ALLOWED_CALLS):
+            raise ValueError(f"{{{{ {expression} }}}}: prose values call only {sorted(ALLOWED_CALLS)}")
+    value = eval(compile(tree, "<prose value>", "eval"), {"__builtins__": __builtins__}, namespace)
+    return format(value, spec)
+
+
 def user_traceback(error: BaseException) -> str:
     """The traceback from the reader's code on, without this worker's own frames."""
     frames = error.__traceback__
@@ -120,7 +146,9 @@ def main() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            reply = {"ok": True, "output": run_block(request["code"], request["label"], namespace)}
+            output = run_block(request["code"], request["label"], namespace)
+            values = [prose_value(expression, spec, namespace) for expression, spec in request.get("values", [])]
+            reply = {"ok": True, "output": output, "values": values}
         except BaseException as error:  # noqa: BLE001 - every failure is reported to the build
             reply = {"ok": False, "error": user_traceback(error)}
         replies.write(json.dumps(reply) + "\n")
