@@ -17,11 +17,19 @@ BROWSER_STAMP := node_modules/.installed-$(shell cat package.json package-lock.j
 
 setup: $(STAMP)
 
-# What the browser tests need: Chromium (Debian's package) and axe-core and Lighthouse (npm).
-# Where Chromium cannot be installed (no apt, not root), the browser tests skip and say why.
+# What the browser tests need: axe-core (npm, from package-lock.json) and Chromium. Chromium is the
+# one in CNN_TUTORIAL_CHROMIUM, on PATH or at /usr/bin/chromium, or the one Playwright installed;
+# else Debian's package (apt-get, as root); else Playwright's build with the system libraries it
+# needs (GitHub's Ubuntu runners, where apt's chromium is a snap). If none of these works, this says
+# what to run and fails under CI (CI=true); elsewhere the browser tests then skip, and say why.
 browser-tools: $(BROWSER_STAMP)
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
-		|| echo "make: could not install Chromium; the browser tests will be skipped"
+	@if [ -x "$${CNN_TUTORIAL_CHROMIUM:-/nonexistent}" ] || command -v chromium >/dev/null || [ -x /usr/bin/chromium ]; then :; \
+	elif $(BIN)/python -c 'import os, sys; from playwright.sync_api import sync_playwright as s; p = s().start(); ok = os.path.isfile(p.chromium.executable_path); p.stop(); sys.exit(not ok)' 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && grep -qx 'ID=debian' /etc/os-release 2>/dev/null \
+		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null && command -v chromium >/dev/null; then :; \
+	elif $(BIN)/python -m playwright install --with-deps chromium; then :; \
+	else echo "make: no Chromium for the browser tests; install it: apt-get install chromium (Debian, as root), or $(BIN)/python -m playwright install --with-deps chromium"; \
+		[ "$$CI" != true ]; fi
 
 $(BROWSER_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -52,7 +60,11 @@ test: setup browser-tools
 	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 # Lighthouse scores of the home page, a concept page and the notebook page (a measurement, not a test).
+# Lighthouse (about 200 npm packages) is installed here only, from tools/lighthouse/package-lock.json
+# into tools/lighthouse/node_modules, again when that lock changes; the tests never need it.
 lighthouse: build browser-tools
+	@stamp=tools/lighthouse/node_modules/.installed-$$(cat tools/lighthouse/package.json tools/lighthouse/package-lock.json | cksum | cut -d' ' -f1); \
+	[ -f "$$stamp" ] || { (cd tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error) && touch "$$stamp"; }
 	$(BIN)/python tools/lighthouse.py site
 
 # Training speed of the notes' CNN in several configurations (stores snippets/training_faster.json).

@@ -327,3 +327,12 @@ def test_a_bad_value_in_the_prose_fails_the_build_and_names_the_page(values_site
     result = values_site.build()
     assert result.returncode != 0
     assert "values.md" in result.stderr and says in result.stderr
+
+
+def test_a_link_to_a_missing_anchor_fails_the_strict_build(site):
+    """mkdocs.yml's `validation: links: anchors: warn`, made an error by `strict: true`."""
+    site.write("docs/b.md", PAGE_B + "\nSee [page A](a.md#page-a) and [nothing there](a.md#no-such-anchor).\n")
+    result = site.build()
+    assert result.returncode != 0
+    assert "b.md" in result.stderr and "'#no-such-anchor'" in result.stderr
+    assert "'#page-a'" not in result.stderr  # an anchor that exists is fine

@@ -1,4 +1,9 @@
-"""The real site: built strictly, every block a tested snippet, every page runs as copied."""
+"""The real site: built strictly, every block a tested snippet, every page runs as copied.
+
+Also what a reader would check by clicking, without a browser: every internal link and
+anchor resolves, and every page with code offers its notebook (tests/test_browser.py has
+what needs one).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from conftest import ROOT, exec_record
@@ -80,6 +87,55 @@ def test_the_site_builds_strictly_with_executed_outputs(built_site):
     assert "<math" in html and "\\(" not in html and "$$" not in html  # math is rendered
     assert "largest |NumPy - Keras|" in html  # printed by the build, not typed into the page
     assert "content.code.copy" in html  # Material's copy button is on
+
+
+class Links(HTMLParser):
+    """The ids and the link targets of one HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.hrefs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+
+
+def test_every_internal_link_and_anchor_resolves(built_site):
+    broken = []
+    parsed = {}
+    for file in built_site.rglob("*.html"):
+        parser = Links()
+        parser.feed(file.read_text(encoding="utf-8"))
+        parsed[file] = parser
+    for file, parser in parsed.items():
+        base = "http://site/" + file.relative_to(built_site).as_posix()  # "/..." means the site's root
+        for href in parser.hrefs:
+            target = urlsplit(urljoin(base, href))
+            if target.netloc != "site":
+                continue
+            path = built_site / unquote(target.path).lstrip("/")
+            if path.is_dir():
+                path = path / "index.html"
+            if not path.is_file():
+                broken.append(f"{file.relative_to(built_site)}: {href} (no such file)")
+            elif target.fragment and path in parsed and unquote(target.fragment) not in parsed[path].ids:
+                broken.append(f"{file.relative_to(built_site)}: {href} (no such anchor)")
+    assert broken == []
+
+
+def test_every_page_with_code_offers_its_notebook_and_says_what_verified_it(built_site):
+    for md in sorted((ROOT / "docs").glob("*.md")):
+        if not python_blocks(md.read_text(encoding="utf-8"), md.name):
+            continue
+        html = (built_site / md.stem / "index.html").read_text(encoding="utf-8")
+        link = re.search(r'<a class="md-button" href="([^"]+)" download>Download notebook</a>', html)
+        assert link, md.name
+        assert (built_site / md.stem / link[1]).resolve().is_file()
+        assert re.search(r"Verified with TensorFlow \d+\.\d+\.\d+, Keras \d+\.\d+\.\d+ on \d{4}-\d\d-\d\d\.", html), md.name
 
 
 def run_as_copied(page: str, folder: Path) -> subprocess.CompletedProcess:

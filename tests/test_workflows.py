@@ -361,7 +361,113 @@ def test_upstream_runs_weekly_on_unlocked_newest_releases():
     for command in (
         "pip install --upgrade -e '.[test]'",
         "pip freeze",
+        "npm ci",  # axe-core, for the browser tests
+        ".venv/bin/python -m playwright install --with-deps chromium",
         ".venv/bin/python -m pytest",
         ".venv/bin/python -m mkdocs build --strict",
     ):
         assert command in script, command
+
+
+# --------------------------------------------------------------------------
+# what the jobs that run the tests install first
+
+# A step that runs the tests: `make test`, or pytest however it is called.
+RUNS_TESTS = re.compile(r"\bmake\s+test\b|\bpytest\b")
+PYTHON_TOOL = (
+    "Python with the project and its test extra (actions/setup-python, then `make test`/`make setup`/"
+    "`make build` or `pip install -e '.[test]'`)"
+)
+# What each tool the tests need is installed by (`make test` installs all three: setup,
+# then browser-tools, which runs `npm ci` and installs Chromium).
+TEST_TOOLS = {
+    PYTHON_TOOL: re.compile(r"\bmake\s+(?:test|setup|build)\b|\bpip install\b[^\n]*\.\[test\]"),
+    "Node modules (`npm ci`, or `make test`/`make browser-tools`)": re.compile(
+        r"\bnpm\s+ci\b|\bmake\s+(?:test|browser-tools)\b"
+    ),
+    "Chromium (`make test`/`make browser-tools`, or `playwright install chromium`)": re.compile(
+        r"\bmake\s+(?:test|browser-tools)\b|\bplaywright\s+install\b[^\n]*\bchromium\b"
+    ),
+}
+
+
+def missing_test_tools(job: dict) -> list[str]:
+    """What a job fails to install before its first step that runs the tests ([] if it runs none).
+
+    Installing counts in that step too: `make test` installs everything, then tests.
+    """
+    job_steps = steps(job)
+    first = next((i for i, step in enumerate(job_steps) if RUNS_TESTS.search(str(step.get("run", "")))), None)
+    if first is None:
+        return []
+    before = job_steps[: first + 1]
+    script = "\n".join(str(step.get("run", "")) for step in before)
+    set_up_python = any(str(step.get("uses", "")).startswith("actions/setup-python@") for step in before)
+    return [
+        tool
+        for tool, installs in TEST_TOOLS.items()
+        if not installs.search(script) or (tool == PYTHON_TOOL and not set_up_python)
+    ]
+
+
+def test_every_job_that_runs_the_tests_installs_what_they_need():
+    checked, problems = [], []
+    for name, workflow in all_workflows().items():
+        for job_id, job in jobs(workflow).items():
+            if any(RUNS_TESTS.search(str(step.get("run", ""))) for step in steps(job)):
+                checked.append(f"{name} / {job_id}")
+            problems += [f"{name} / {job_id}: does not install {tool}" for tool in missing_test_tools(job)]
+    assert sorted(checked) == ["ci.yml / test-and-build", "upstream.yml / newest-releases"]
+    assert not problems, "\n".join(problems)
+
+
+SETUP_PYTHON = {"uses": "actions/setup-python@" + "0" * 40, "with": {"python-version": "3.11"}}
+
+
+def test_the_tool_check_reports_a_job_without_npm_ci():
+    job = {
+        "runs-on": "ubuntu-24.04",
+        "steps": [
+            {"uses": "actions/checkout@" + "0" * 40},
+            SETUP_PYTHON,
+            {"run": "python -m venv .venv\n.venv/bin/python -m pip install -e '.[test]'"},
+            {"run": ".venv/bin/python -m playwright install --with-deps chromium"},
+            {"run": ".venv/bin/python -m pytest"},
+        ],
+    }
+    assert missing_test_tools(job) == ["Node modules (`npm ci`, or `make test`/`make browser-tools`)"]
+    job["steps"].insert(3, {"run": "npm ci"})
+    assert missing_test_tools(job) == []
+
+
+def test_the_tool_check_wants_the_tools_before_the_tests_and_python_set_up():
+    late = {"steps": [SETUP_PYTHON, {"run": "pip install -e '.[test]'"}, {"run": "pytest"},
+                      {"run": "npm ci"}, {"run": "make browser-tools"}]}
+    assert [tool.split(" (")[0] for tool in missing_test_tools(late)] == ["Node modules", "Chromium"]
+    no_setup_python = {"steps": [{"run": "make test"}]}
+    assert missing_test_tools(no_setup_python) == [PYTHON_TOOL]
+    assert missing_test_tools({"steps": [SETUP_PYTHON, {"run": "make test"}]}) == []
+    assert missing_test_tools({"steps": [{"run": "make build"}]}) == []  # no tests, nothing needed
+
+
+def test_every_job_runs_on_the_same_pinned_ubuntu():
+    runners = {
+        f"{name} / {job_id}": job.get("runs-on")
+        for name, workflow in all_workflows().items()
+        for job_id, job in jobs(workflow).items()
+    }
+    assert set(runners.values()) == {"ubuntu-24.04"}, runners
+
+
+def test_ci_caches_the_trained_models_too():
+    (job,) = jobs(load(WORKFLOWS_DIR / "ci.yml")).values()
+    caches = {s["with"]["path"]: s["with"] for s in steps(job) if s.get("uses", "").startswith("actions/cache@")}
+    assert set(caches) == {".cache/exec", ".cache/models"}
+    models = caches[".cache/models"]
+    assert "hashFiles('snippets/**', 'requirements.lock')" in models["key"]
+    prefix = models["restore-keys"].strip()
+    assert prefix and models["key"].startswith(prefix), "restore-keys must be a prefix of the key"
+    assert prefix != caches[".cache/exec"]["restore-keys"].strip(), "the two caches need keys of their own"
+    make_test = next(s for s in steps(job) if s.get("run", "").strip() == "make test")
+    assert all(steps(job).index(s) < steps(job).index(make_test)
+               for s in steps(job) if s.get("uses", "").startswith("actions/cache@")), "restore before the tests"

@@ -1,7 +1,13 @@
-"""Lighthouse scores of the built site, served locally, in Debian's Chromium.
+"""Lighthouse scores of the built site, served locally, in Chromium.
 
-    make lighthouse            # builds the site, then runs this
+    make lighthouse            # builds the site, installs Lighthouse, then runs this
     python tools/lighthouse.py [SITE_DIR] [PAGE ...]
+
+Lighthouse has its own npm package, tools/lighthouse/package.json and its lock,
+installed into tools/lighthouse/node_modules by `make lighthouse` only (the
+tests need just axe-core, from the root package.json). Chromium is the same
+one the browser tests use: $CNN_TUTORIAL_CHROMIUM, else `chromium` on PATH,
+else /usr/bin/chromium, else the one `playwright install chromium` put in place.
 
 Prints performance, accessibility, best practices and SEO for each page (the
 home page, a concept page and the notebook page by default), the goals they
@@ -25,11 +31,26 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
-CHROMIUM = os.environ.get("CNN_TUTORIAL_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+LIGHTHOUSE = ROOT / "tools" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking"
 PAGES = ["", "convolution/", "notebooks/mnist_cnn/"]
 GOALS = {"performance": 90, "accessibility": 95, "best-practices": 95, "seo": 95}
+
+
+def chromium() -> Path:
+    """The Chromium to audit in (it need not exist: main() says what to install)."""
+    if os.environ.get("CNN_TUTORIAL_CHROMIUM"):
+        return Path(os.environ["CNN_TUTORIAL_CHROMIUM"])
+    for candidate in (shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return Path("/usr/bin/chromium")
+    with sync_playwright() as playwright:
+        own = Path(playwright.chromium.executable_path)
+    return own if own.is_file() else Path("/usr/bin/chromium")
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -37,11 +58,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def audit(url: str, out: Path) -> dict:
+def audit(url: str, out: Path, browser: Path) -> dict:
     subprocess.run(
         [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}", f"--chrome-flags={FLAGS}",
          "--only-categories=" + ",".join(GOALS), "--preset=desktop"],
-        check=True, env={**os.environ, "CHROME_PATH": CHROMIUM},
+        check=True, env={**os.environ, "CHROME_PATH": str(browser)},
     )
     report = json.loads(out.read_text(encoding="utf-8"))
     scores = {name: round(100 * report["categories"][name]["score"]) for name in GOALS}
@@ -54,8 +75,11 @@ def audit(url: str, out: Path) -> dict:
 def main(argv: list[str]) -> int:
     site = Path(argv[0]) if argv else ROOT / "site"
     pages = argv[1:] or PAGES
+    browser = chromium()
     for need, hint in ((site / "index.html", "build the site first: make build"),
-                       (LIGHTHOUSE, "install it: npm ci"), (Path(CHROMIUM), "install it: apt-get install chromium")):
+                       (LIGHTHOUSE, "install it: make lighthouse (or npm ci --prefix tools/lighthouse)"),
+                       (browser, "install it: make browser-tools, apt-get install chromium (Debian) or "
+                                 ".venv/bin/python -m playwright install --with-deps chromium")):
         if not need.is_file():
             print(f"lighthouse: {need} not found; {hint}", file=sys.stderr)
             return 2
@@ -66,7 +90,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for page in pages:
             url = f"http://127.0.0.1:{httpd.server_address[1]}/{page}"
-            results[page or "/"] = audit(url, Path(tmp) / "report.json")
+            results[page or "/"] = audit(url, Path(tmp) / "report.json", browser)
     httpd.shutdown()
     print(f"{'page':28}" + "".join(f"{name:>16}" for name in GOALS) + "  third-party requests")
     for page, scores in results.items():
