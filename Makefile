@@ -1,4 +1,4 @@
-# Two commands on a fresh machine with Python 3.10+ and make:
+# Two commands on a fresh machine with Python 3.11+, make, Node.js and npm:
 #   make serve   set up, execute every page, serve the site at http://localhost:8000
 #   make test    set up and run the tests
 # Everything is installed into .venv from requirements.lock, the pinned versions
@@ -54,6 +54,7 @@ MNIST_DIR ?= $(or $(CNN_TUTORIAL_MNIST_DIR),$(wildcard $(abspath ../shared/data/
 build-full: setup
 	CNN_TUTORIAL_DATA=full CNN_TUTORIAL_MNIST_DIR=$(MNIST_DIR) CNN_TUTORIAL_CACHE=.cache/exec-full \
 		$(BIN)/python -m mkdocs build --strict --site-dir site-full
+	$(BIN)/python tools/prose_numbers.py site-full
 
 # Test files run in parallel processes, one per core (at most 4), sharing one build of the site.
 test: setup browser-tools
@@ -84,4 +85,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf site .cache $(VENV) node_modules
+	rm -rf site site-full .cache $(VENV) node_modules tools/lighthouse/node_modules

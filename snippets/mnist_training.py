@@ -285,6 +285,8 @@ if __name__ == "__main__":
             result.seconds_per_epoch), start=1):
         print(f"{epoch:5} {loss:7.4f} {accuracy:9.4f} {val_loss:9.4f} {val_accuracy:13.4f} {seconds:7.1f} s")
     print(f"test accuracy, {len(mnist.x_test):,} test images, used once: {result.test_accuracy:.4f}")
+    steps = int(result.model.optimizer.iterations)  # the optimizer counts its steps: batches x epochs
+    print(f"optimizer steps: {steps:,}")
     # --8<-- [end:fit]
 
     # --8<-- [start:plot]
@@ -328,6 +330,15 @@ if __name__ == "__main__":
         ax.legend()
     plt.show()
     # --8<-- [end:curves]
+
+    # --8<-- [start:reproduced]
+    from snippets.mnist_training import REPORTED, accuracy_table, load_accuracy
+
+    stored = load_accuracy()  # written by `python -m snippets.mnist reproduce --seeds 3`
+    print(accuracy_table(stored))
+    print("reported for notes_cnn:", REPORTED["notes_cnn"])
+    notes_cnn = stored["models"]["notes_cnn"]
+    # --8<-- [end:reproduced]
 
     # --8<-- [start:pitfall]
     from snippets.data import load_mnist

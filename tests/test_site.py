@@ -171,3 +171,22 @@ def test_building_and_running_the_pages_leaves_no_files_behind(built_site):
     untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.split()
     assert untracked == []
+
+
+def test_the_prose_states_no_number_the_build_did_not_produce(built_site):
+    """Every number in a page's running text is in its outputs, its filled-in values, its
+    math or tools/prose_numbers.FIXED (facts with reasons), never typed in from a run."""
+    from tools.prose_numbers import unaccounted
+
+    assert unaccounted(built_site) == {}
+
+
+def test_the_prose_number_check_sees_a_typed_in_number_and_accepts_values_and_facts():
+    from tools.prose_numbers import page_numbers
+
+    html = """<article><p>It reaches 97.3% (<span class="exec-value">98.1%</span>) on 60,000 images,
+    Keras 2.1.6, note 003, in 2015.</p><pre><code>epochs = 10</code></pre><p>After 10 epochs.</p>
+    <math><mn>0.25</mn></math></article>"""
+    prose, accounted = page_numbers(html)
+    assert prose == ["97.3", "60000", "10"]
+    assert {"98.1", "10", "0.25"} <= accounted and "97.3" not in accounted

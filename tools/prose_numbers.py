@@ -32,7 +32,7 @@ NOT_QUANTITIES = re.compile(
     r"\d+(?:\.\d+)*(?:[ \xa0]*(?:to|and|or|-|–)[ \xa0]*\d+(?:\.\d+)*)?"
     r"|\b\d+\.\d+\.\d+\b"
     r"|(?<![\w.,])0\d\d(?![\w])"
-    r"|(?<![\w.,])(?:19[5-9]\d|20[0-3]\d)(?![\w.,%])"
+    r"|(?<![\w.,])(?:19[5-9]\d|20[0-3]\d)(?![\w%]|[.,]\d)"
     r"|(?:Fig\.|Figure|§|Section|Chapter|Eq\.)[ \xa0]*\d+(?:[.-]\d+)*"
 )
 # Where the build's own output and the math live on a page, and the page furniture.
