@@ -72,9 +72,11 @@ lighthouse: build browser-tools
 bench: setup
 	$(BIN)/python -m bench.training
 
-# Cold, warm and one-snippet-edited builds of the site (stores bench/results/site_build.json).
+# Cold, warm and one-snippet-edited builds of the site, on the sample and on full MNIST
+# (stores bench/results/site_build.json and site_build_full.json).
 bench-site: setup
 	$(BIN)/python -m bench.site_build
+	CNN_TUTORIAL_MNIST_DIR=$(MNIST_DIR) $(BIN)/python -m bench.site_build --data full
 
 # Re-pin every dependency to the newest release that pyproject.toml allows.
 lock:

@@ -1,7 +1,10 @@
 """How long does building the whole site take: cold, warm, and after editing one snippet?
 
-Run: ``make bench-site`` (``python -m bench.site_build``); about 10-15 minutes on a 2-core CPU.
-Writes bench/results/site_build.json; the README's "Benchmarks" section records the figures.
+Run: ``make bench-site`` (``python -m bench.site_build``, then ``--data full``): about 10-15
+minutes on a 2-core CPU for the offline sample, and more for the published edition on full
+MNIST (CNN_TUTORIAL_MNIST_DIR, else a download), which trains the chapter's models on 60,000
+images. Writes bench/results/site_build.json and site_build_full.json, with every page's time;
+the README's "Benchmarks" section records the figures.
 
 The builds run in a copy of the repository in a temporary folder (the real files are
 never edited), with fresh, empty CNN_TUTORIAL_CACHE and CNN_TUTORIAL_MODELS folders:
@@ -34,11 +37,12 @@ from pathlib import Path
 from bench import machine_info, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "site_build.json"
+RESULTS = {"sample": ROOT / "bench" / "results" / "site_build.json",
+           "full": ROOT / "bench" / "results" / "site_build_full.json"}
 EDITED = "snippets/pooling.py"  # a concept snippet that one other chapter's module imports
 GOALS = {"cold": 600, "warm": 20}  # seconds
 CHAPTER, CHAPTER_GOAL = "The MNIST CNN", 300  # a section of mkdocs.yml's nav; seconds
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "site", ".cache", "node_modules", "__pycache__",
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "site", "site-full", ".cache", "node_modules", "__pycache__",
                                     "*.egg-info", ".pytest_cache", "runs")
 
 
@@ -119,6 +123,13 @@ def notebook_seconds(path: Path, env: dict) -> float:
         return time.perf_counter() - start
 
 
+def all_page_times(copy: Path, env: dict) -> dict:
+    """Seconds each page with code took to execute in the build just done."""
+    cache = Path(env["CNN_TUTORIAL_CACHE"])
+    return {page.relative_to(copy / "docs").as_posix(): page_seconds(cache, page.relative_to(copy / "docs").as_posix())
+            for page in sorted((copy / "docs").glob("*.md")) if list(cache.glob(f"{page.stem}.*.json"))}
+
+
 def chapter_times(copy: Path, env: dict) -> dict:
     """Seconds per page of the chapter in the cold build just done, and their sum."""
     pages = {page: notebook_seconds(copy / "docs" / page, env) if page.endswith(".ipynb")
@@ -143,21 +154,26 @@ def chapter_table(chapter: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--data", choices=("sample", "full"), default="sample",
+                        help="sample: the offline sample, as CI builds; full: the published edition")
+    parser.add_argument("--out", type=Path, help="default: bench/results/site_build[_full].json")
     args = parser.parse_args(argv)
+    args.out = args.out or RESULTS[args.data]
     with tempfile.TemporaryDirectory(prefix="site-bench-") as folder:
         copy = Path(folder) / "repo"
         shutil.copytree(ROOT, copy, ignore=NOT_COPIED, symlinks=True)
         env = dict(os.environ, CNN_TUTORIAL_CACHE=str(Path(folder) / "cache"),
                    CNN_TUTORIAL_MODELS=str(Path(folder) / "models"), NO_MKDOCS_2_WARNING="1",
                    PYTHONPATH=str(copy))  # the copy's snippets, also in notebooks
-        env.pop("CNN_TUTORIAL_DATA", None)  # the sample, as CI builds
+        env["CNN_TUTORIAL_DATA"] = args.data
         results = {
             "machine": machine_info(),
-            "data": "MNIST offline sample (5,000 training + 10,000 test images)",
+            "data": {"sample": "MNIST offline sample (5,000 training + 10,000 test images)",
+                     "full": "full MNIST (60,000 training + 10,000 test images)"}[args.data],
             "runs": [build(copy, env, "cold")],
         }
-        results["chapter"] = chapter_times(copy, env)  # before a later build replaces a record
+        results["pages"] = all_page_times(copy, env)  # before a later build replaces a record
+        results["chapter"] = chapter_times(copy, env)
         results["runs"].append(build(copy, env, "warm"))
         expected = pages_using(copy, EDITED)
         with open(copy / EDITED, "a", encoding="utf-8") as file:
@@ -172,6 +188,7 @@ def main(argv=None) -> int:
                         "chapter_under_5_min": results["chapter"]["seconds"] < CHAPTER_GOAL}
     print(summary_table(results))
     print(chapter_table(results["chapter"]))
+    print("every page, cold: " + ", ".join(f"{page} {seconds:.0f} s" for page, seconds in results["pages"].items()))
     print(f"after editing {EDITED}: executed {edit['executed']}; expected {expected}")
     write_results(results, args.out)
     return 0

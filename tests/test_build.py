@@ -336,3 +336,33 @@ def test_a_link_to_a_missing_anchor_fails_the_strict_build(site):
     assert result.returncode != 0
     assert "b.md" in result.stderr and "'#no-such-anchor'" in result.stderr
     assert "'#page-a'" not in result.stderr  # an anchor that exists is fine
+
+
+BARRIER_PY = '''\
+# --8<-- [start:meet]
+import os
+import time
+from pathlib import Path
+
+here, there = Path(os.environ["BARRIER"]) / "{me}", Path(os.environ["BARRIER"]) / "{other}"
+here.touch()
+deadline = time.monotonic() + 120
+while not there.exists():  # only a page executing at the same time can create it
+    if time.monotonic() > deadline:
+        raise TimeoutError("{other} never started while {me} ran")
+    time.sleep(0.05)
+print("{me} met {other}")
+# --8<-- [end:meet]
+'''
+
+
+def test_pages_execute_side_by_side_in_separate_processes(site, tmp_path):
+    """Each of two pages waits until the other has started: only parallel execution passes."""
+    for me, other in (("p", "q"), ("q", "p")):
+        site.write(f"snippets/{me}.py", BARRIER_PY.format(me=me, other=other))
+        site.write(f"docs/{me}.md", f'# {me}\n\n```python\n--8<-- "snippets/{me}.py:meet"\n```\n')
+        site.nav.append(f"{me}.md")
+    (tmp_path / "barrier").mkdir()
+    result = site.build(CNN_TUTORIAL_JOBS="2", BARRIER=str(tmp_path / "barrier"))
+    assert result.returncode == 0, result.stderr
+    assert "p met q" in site.html("p") and "q met p" in site.html("q")

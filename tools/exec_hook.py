@@ -36,6 +36,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -327,6 +328,8 @@ class BuildState:
     repository: str = ""
     verified: dict = field(default_factory=dict)  # page -> what its outputs were produced with
     notebook_verified: dict | None = None
+    pending: dict = field(default_factory=dict)  # page -> (key, future of its outputs and seconds)
+    pool: ThreadPoolExecutor | None = None
 
 
 STATE = BuildState()
@@ -437,16 +440,67 @@ def add_page_tools(html: str, page, verified: dict) -> str:
     return tools + html if title_end < 0 else html[: title_end + 5] + tools + html[title_end + 5 :]
 
 
+@dataclass
+class Prepared:
+    """A page's blocks with the values its prose asks for, and where its outputs are cached."""
+
+    blocks: list[Block]
+    places: list
+    key: str
+    stem: str
+
+    @property
+    def record(self) -> Path:
+        return cache_dir() / f"{self.stem}.{self.key[:20]}.json"
+
+
+def prepare(markdown: str, name: str) -> Prepared | None:
+    blocks = python_blocks(markdown, name)
+    if not blocks:
+        return None
+    blocks, places = prose_values(markdown, blocks)
+    return Prepared(blocks, places, page_key(blocks, STATE.fingerprint), re.sub(r"[^\w.-]", "_", name))
+
+
+def timed_execute(blocks: list[Block]) -> tuple[list, float]:
+    start = time.perf_counter()
+    outputs = execute(blocks)
+    return outputs, round(time.perf_counter() - start, 1)
+
+
+def jobs() -> int:
+    """How many pages execute at once: CNN_TUTORIAL_JOBS, else one per core."""
+    return max(1, int(os.environ.get("CNN_TUTORIAL_JOBS") or os.cpu_count() or 1))
+
+
+def on_files(files, config):  # noqa: ARG001
+    """Start executing every page whose outputs are not cached, `jobs()` at a time, before MkDocs
+    renders the first page; each page then waits for its own run (or runs itself, if its
+    Markdown changed meanwhile). Pages execute in fresh processes, so they cannot disturb
+    each other; only their wall-clock timings are longer while others run."""
+    STATE.pending = {}
+    if jobs() < 2:
+        return files
+    STATE.pool = ThreadPoolExecutor(jobs(), thread_name_prefix="exec")
+    for file in files.documentation_pages():
+        if not file.src_uri.endswith(".md"):
+            continue
+        try:
+            prepared = prepare(Path(file.abs_src_path).read_text(encoding="utf-8-sig"), file.src_uri)
+        except PluginError:
+            continue  # reported, with the page, when MkDocs renders it
+        if prepared is not None and not prepared.record.is_file():
+            STATE.pending[file.src_uri] = (prepared.key, STATE.pool.submit(timed_execute, prepared.blocks))
+    return files
+
+
 def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
     name = page.file.src_uri
-    blocks = python_blocks(markdown, name)
     STATE.current = None
-    if not blocks:
+    prepared = prepare(markdown, name)
+    if prepared is None:
         return markdown
-    blocks, places = prose_values(markdown, blocks)
-    key = page_key(blocks, STATE.fingerprint)
-    stem = re.sub(r"[^\w.-]", "_", name)
-    record = cache_dir() / f"{stem}.{key[:20]}.json"
+    blocks, places, key, record = prepared.blocks, prepared.places, prepared.key, prepared.record
     if record.is_file():
         data = json.loads(record.read_text(encoding="utf-8"))
         STATE.current = PageRun(name, blocks, [b["output"] for b in data["blocks"]])
@@ -454,14 +508,16 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
         STATE.report["cached"].append(name)
         log.info("exec: %s: %d blocks from cache", name, len(blocks))
         return fill_values(markdown, places, [b["values"] for b in data["blocks"]])
-    for module in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
-        del sys.modules[module]  # `mkdocs serve` must not keep old snippet code
-    start = time.perf_counter()
-    outputs = execute(blocks)
-    seconds = round(time.perf_counter() - start, 1)
+    pending_key, future = STATE.pending.pop(name, (None, None))
+    if future is not None and pending_key == key:
+        outputs, seconds = future.result()
+    else:
+        for module in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
+            del sys.modules[module]  # `mkdocs serve` must not keep old snippet code
+        outputs, seconds = timed_execute(blocks)
     log.info("exec: %s: executed %d blocks in %.1f s", name, len(blocks), seconds)
     record.parent.mkdir(parents=True, exist_ok=True)
-    for stale in record.parent.glob(f"{stem}.*.json"):
+    for stale in record.parent.glob(f"{prepared.stem}.*.json"):
         stale.unlink()
     payload = {
         "page": name,
@@ -476,6 +532,16 @@ def on_page_markdown(markdown, page, config, files):  # noqa: ARG001
     STATE.verified[name] = payload["verified"]
     STATE.report["executed"].append(name)
     return fill_values(markdown, places, [v for _, v in outputs])
+
+
+def stop_pending() -> None:
+    if STATE.pool is not None:
+        STATE.pool.shutdown(wait=False, cancel_futures=True)
+        STATE.pool = None
+
+
+def on_build_error(error):  # noqa: ARG001
+    stop_pending()  # pages not yet started are not started; running ones finish
 
 
 def on_page_content(html, page, config, files):  # noqa: ARG001
@@ -498,6 +564,7 @@ NOTEBOOK_MATHJAX = re.compile(
 
 
 def on_post_build(config):  # noqa: ARG001
+    stop_pending()
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "build-report.json").write_text(json.dumps(STATE.report, indent=1), encoding="utf-8")
