@@ -6,12 +6,18 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    """When this test run started; parallel worker processes inherit the first process's."""
+    os.environ.setdefault("TUTORIAL_TESTS_STARTED", str(time.time() - 1))
 
 
 def mkdocs_build(project: Path, site_dir: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -20,10 +20,25 @@ PAIRS = [
 ]
 
 
+# Where activations are delicate: at 0 (ReLU's kink, -0.0 included), very near it, and far
+# out where exp() overflows or underflows in float64 (e^710 is inf, e^-746 is 0).
+DELICATE = np.array([0.0, -0.0, 1e-300, -1e-300, 1e-12, -1e-12, 20.0, -20.0, 40.0, -40.0,
+                     700.0, -700.0, 745.0, -745.0, 800.0, -800.0])
+
+
 def samples(shape, scale=6.0):
-    """Random inputs plus the points where activations are delicate."""
-    x = RNG.normal(scale=scale, size=shape)
-    return x
+    """Random inputs of `shape`, normal with the given scale; the delicate points are tested apart."""
+    return RNG.normal(scale=scale, size=shape)
+
+
+@pytest.mark.parametrize("ours, theirs", PAIRS, ids=lambda f: getattr(f, "__name__", ""))
+def test_numpy_equals_keras_at_the_delicate_points(ours, theirs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in exp() would be a bug
+        got = ours(DELICATE)
+    expected = keras.ops.convert_to_numpy(theirs(DELICATE))
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
