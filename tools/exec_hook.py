@@ -214,7 +214,7 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     hasher.update("\n".join(dists).encode())
     settings = dict(SETTING_DEFAULTS)
     settings.update((k, v) for k, v in os.environ.items() if k.startswith("CNN_TUTORIAL_") and v)
-    for unrelated in ("CNN_TUTORIAL_CACHE", "CNN_TUTORIAL_SITE"):  # where things are kept, not what they are
+    for unrelated in ("CNN_TUTORIAL_CACHE", "CNN_TUTORIAL_SITE", "CNN_TUTORIAL_JOBS"):  # where and how, not what
         settings.pop(unrelated, None)
     if "CNN_TUTORIAL_MNIST_DIR" in settings:  # verified official files: only whether they are used matters
         settings["CNN_TUTORIAL_MNIST_DIR"] = "set" if settings["CNN_TUTORIAL_DATA"] == "full" else None
