@@ -123,7 +123,8 @@ if __name__ == "__main__":
     print("training, pass 2:", dropout(h, 0.5, training=True, rng=rng))
     print("inference       :", dropout(h, 0.5))
     passes = np.array([dropout(h, 0.5, training=True, rng=rng) for _ in range(10_000)])
-    print("mean of 10,000 training passes:", passes.mean(axis=0).round(2))
+    averages = passes.mean(axis=0)
+    print("mean of 10,000 training passes:", averages.round(2))
     # --8<-- [end:demo]
 
     # --8<-- [start:keras]
@@ -163,11 +164,15 @@ if __name__ == "__main__":
           f"validating on the first {len(val_set[0]):,} test images")
     runs = {"no dropout": train(0.0, 0.0, train_set, val_set),
             "dropout 0.2 + 0.5": train(0.2, 0.5, train_set, val_set)}
-    print(f"{'model':19}{'train acc':>10}{'val acc':>9}{'gap':>7}{'train loss':>12}{'val loss':>10}")
+    final = {}  # per model, the numbers of the table
+    print(f"{'model':19}{'train acc':>10}{'val acc':>9}{'gap':>7}{'train loss':>12}{'val loss':>10}{'best epoch':>12}")
     for name, (history, (train_loss, train_accuracy)) in runs.items():
-        val_accuracy = history["val_accuracy"][-1]
+        val_accuracy, val_loss = history["val_accuracy"][-1], history["val_loss"][-1]
+        best_epoch = int(np.argmin(history["val_loss"])) + 1  # the epoch after which val loss was lowest
+        final[name] = {"train acc": train_accuracy, "val acc": val_accuracy, "gap": train_accuracy - val_accuracy,
+                       "train loss": train_loss, "val loss": val_loss, "best epoch": best_epoch}
         print(f"{name:19}{train_accuracy:10.3f}{val_accuracy:9.3f}{train_accuracy - val_accuracy:7.3f}"
-              f"{train_loss:12.3f}{history['val_loss'][-1]:10.3f}")
+              f"{train_loss:12.3f}{val_loss:10.3f}{best_epoch:12}")
     # --8<-- [end:run-experiment]
 
     # --8<-- [start:plot]

@@ -292,7 +292,8 @@ if __name__ == "__main__":
                          ("line x1 + x2 = 10", {"w": np.ones(2), "b": -10.0})]:
         p = sigmoid(X @ params["w"] + params["b"])  # P(infected) for each person
         p_true = np.where(y == 1, p, 1 - p)  # the probability given to what really happened
-        print(f"{name:17}: P = product = {np.prod(p_true):.3g}, E = -sum(log) = {-np.sum(np.log(p_true)):8.2f}, "
+        E = -np.sum(np.log(p_true))
+        print(f"{name:17}: P = product = {np.prod(p_true):.3g}, E = -sum(log) = {E:8.2f}, "
               f"E / N = {neuron_loss(params, X, y):.4f}")
     # --8<-- [end:likelihood]
 
@@ -309,7 +310,8 @@ if __name__ == "__main__":
 
     # --8<-- [start:two-runs]
     stationary = np.sort(np.roots([4, 0, -6, 1]).real)  # where the slope 4x^3 - 6x + 1 is 0
-    print("slope 0 at x =", stationary.round(4), "with f(x) =", two_valleys(stationary).round(4))
+    heights = two_valleys(stationary)
+    print("slope 0 at x =", stationary.round(4), "with f(x) =", heights.round(4))
     for x0 in (0.0, 0.3):
         path = gradient_descent(two_valleys_slope, x0, learning_rate=0.05, steps=50)
         print(f"start {x0:.1f}: x after 1, 5, 20, 50 steps = {path[[1, 5, 20, 50]].round(4)}, "
@@ -346,11 +348,13 @@ if __name__ == "__main__":
 
     # --8<-- [start:learning-rates]
     curvature = 12 * stationary[0] ** 2 - 6  # f''(x) at the deep minimum
+    shallow_curvature = 12 * stationary[2] ** 2 - 6  # and at the shallow one
     print(f"curvature at the deep minimum: {curvature:.2f}; 1 / c = {1 / curvature:.3f}, 2 / c = {2 / curvature:.3f}")
+    print(f"curvature at the shallow minimum: {shallow_curvature:.2f}; 2 / c = {2 / shallow_curvature:.3f}")
     print(" rate   factor    x after 1, 2, 3, 5, 10 steps")
     rates = [0.001, 0.05, 0.1, 0.15, 0.25, 0.3]
-    for rate in rates:
-        path = gradient_descent(two_valleys_slope, -0.5, learning_rate=rate, steps=10)
+    paths = {rate: gradient_descent(two_valleys_slope, -0.5, learning_rate=rate, steps=10) for rate in rates}
+    for rate, path in paths.items():
         print(f"{rate:5}  {1 - rate * curvature:7.2f}   " + " ".join(f"{v:11.3g}" for v in path[[1, 2, 3, 5, 10]]))
     # --8<-- [end:learning-rates]
 
@@ -372,11 +376,13 @@ if __name__ == "__main__":
     full = neuron_gradients(start, X, y)  # the exact gradient, from all 2000 people
     full = np.append(full["w"], full["b"])
     rng = np.random.default_rng(0)
+    spreads = {}
     print("batch size  steps per epoch  spread of the batch gradient  spread x sqrt(batch)")
     for batch_size in (1, 8, 32, 128, 2000):
         batches = [rng.choice(len(y), size=batch_size, replace=False) for _ in range(500)]
         errors = [np.append(*neuron_gradients(start, X[b], y[b]).values()) - full for b in batches]
         spread = np.sqrt(np.mean(np.sum(np.square(errors), axis=1))) / np.linalg.norm(full)
+        spreads[batch_size] = spread
         print(f"{batch_size:10}  {-(-len(y) // batch_size):15}  {spread:28.1%}  {spread * np.sqrt(batch_size):20.2f}")
     # --8<-- [end:batch-noise]
 
@@ -405,6 +411,7 @@ if __name__ == "__main__":
 
     # --8<-- [start:escape]
     shallow, deep, ridge = stationary[2], stationary[0], stationary[1]
+    to_deep, to_shallow = {}, {}  # per noise level, the fraction of runs that changed valley
     print("noise   started in the shallow valley,   started in the deep valley,")
     print("        ended in the deep one            ended in the shallow one")
     for noise in (0, 2, 4, 6, 8):
@@ -414,7 +421,8 @@ if __name__ == "__main__":
             noisy = gradient_descent(two_valleys_slope, runs_at_once, 0.05, steps=1000, noise=noise)[-1]
             settled = gradient_descent(two_valleys_slope, noisy, 0.05, steps=200)[-1]  # then without noise
             ends.append(np.mean(settled < ridge))  # the ridge between the valleys is at x = 0.17
-        print(f"{noise:5}   {ends[0]:31.1%}   {1 - ends[1]:26.1%}")
+        to_deep[noise], to_shallow[noise] = ends[0], 1 - ends[1]
+        print(f"{noise:5}   {to_deep[noise]:31.1%}   {to_shallow[noise]:26.1%}")
     # --8<-- [end:escape]
 
     # --8<-- [start:saddle]
@@ -438,7 +446,8 @@ if __name__ == "__main__":
     print("u =", u.round(3).tolist())
     print("z =", z.round(3).tolist())
     print("v =", v.round(3), " P =", p.round(3))
-    print(f"loss on all {len(y)} points: {network_loss(params, X, y):.4f}")
+    initial_loss = network_loss(params, X, y)
+    print(f"loss on all {len(y)} points: {initial_loss:.4f}")
     # --8<-- [end:forward-demo]
 
     # --8<-- [start:check-numerical]
@@ -446,7 +455,8 @@ if __name__ == "__main__":
     numerical = numerical_gradient(lambda q: network_loss(q, X, y), params, h=1e-6)
     for name in params:
         print(f"{name}: backprop {grads[name].ravel().round(6)}\n    numerical {numerical[name].ravel().round(6)}")
-    print(f"relative difference, backprop vs central differences: {relative_difference(grads, numerical):.1e}")
+    vs_numerical = relative_difference(grads, numerical)
+    print(f"relative difference, backprop vs central differences: {vs_numerical:.1e}")
     # --8<-- [end:check-numerical]
 
     # --8<-- [start:check-keras]
@@ -459,23 +469,26 @@ if __name__ == "__main__":
         loss = bce(y, model(X)[:, 0])
     tape_grads = dict(zip(params, (g.numpy() for g in tape.gradient(loss, model.trainable_weights))))
     print(f"loss: Keras {float(loss):.10f}, ours {network_loss(params, X, y):.10f}")
-    print(f"relative difference, backprop vs GradientTape: {relative_difference(grads, tape_grads):.1e}")
+    vs_tape = relative_difference(grads, tape_grads)
+    print(f"relative difference, backprop vs GradientTape: {vs_tape:.1e}")
     # --8<-- [end:check-keras]
 
     # --8<-- [start:step-size]
+    check_error = {}  # per step h
     print("   h       relative difference to backprop")
     for h in (1e-1, 1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12):
         numerical = numerical_gradient(lambda q: network_loss(q, X, y), params, h=h)
-        print(f"{h:7.0e}   {relative_difference(numerical, grads):.0e}")
+        check_error[h] = relative_difference(numerical, grads)
+        print(f"{h:7.0e}   {check_error[h]:.0e}")
     # --8<-- [end:step-size]
 
     # --8<-- [start:train-numpy]
     history = minibatch_sgd(network_gradients, params, X, y, learning_rate=0.5, epochs=100,
                             batch_size=20, shuffle=False)
+    losses = [network_loss(weights, X, y) for weights in history]  # after every epoch
+    accuracies = [np.mean((forward(weights, X)[2] > 0) == (y == 1)) for weights in history]
     for epoch in (0, 1, 10, 100):
-        _, _, v, _ = forward(history[epoch], X)
-        print(f"epoch {epoch:3}: loss {network_loss(history[epoch], X, y):.4f}, "
-              f"accuracy {np.mean((v > 0) == (y == 1)):.1%}")
+        print(f"epoch {epoch:3}: loss {losses[epoch]:.4f}, accuracy {accuracies[epoch]:.1%}")
     trained = history[-1]
     print("W1 =", trained["W1"].round(2).tolist(), " b1 =", trained["b1"].round(2))
     # --8<-- [end:train-numpy]

@@ -164,11 +164,13 @@ if __name__ == "__main__":
     LEARNING_RATE = 0.002
     STEPS = 500
     path = train(X, t, w0, b0, LEARNING_RATE, STEPS)
+    errors = [error(X, t, w, b) for w, b in path]  # E and the accuracy after every step
+    accuracies = [accuracy(X, t, w, b) for w, b in path]
 
     print("step       E   accuracy    w1      w2      b")
     for step in (0, 1, 10, 50, 100, 200, 500):
         w, b = path[step]
-        print(f"{step:4} {error(X, t, w, b):7.2f} {accuracy(X, t, w, b):8.1%} "
+        print(f"{step:4} {errors[step]:7.2f} {accuracies[step]:8.1%} "
               f"{w[0]:7.3f} {w[1]:7.3f} {b:7.3f}")
     # --8<-- [end:train]
 
@@ -215,7 +217,8 @@ if __name__ == "__main__":
         P = np.prod(P_each)
         with np.errstate(divide="ignore"):  # -log(0.0) is inf, which is the point
             minus_log_P = -np.log(P)
-        print(f"{len(X_big):8} {P:24.3e} {minus_log_P:9.1f} {-np.sum(np.log(P_each)):17.1f}")
+        E = -np.sum(np.log(P_each))
+        print(f"{len(X_big):8} {P:24.3e} {minus_log_P:9.1f} {E:17.1f}")
     # --8<-- [end:underflow]
 
     # --8<-- [start:solution]
