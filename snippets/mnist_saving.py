@@ -128,7 +128,8 @@ if __name__ == "__main__":
         for member in archive.infolist():
             print(f"  {member.filename:18} {member.file_size / 1000:9,.0f} kB")
     print(f"largest difference on {len(images):,} test images: {largest_difference(probabilities, loaded, images)}")
-    print("optimizer state loaded too:", loaded.optimizer.name, "after", int(loaded.optimizer.iterations), "steps")
+    steps = int(loaded.optimizer.iterations)  # one per batch of training
+    print("optimizer state loaded too:", loaded.optimizer.name, "after", steps, "steps")
     # --8<-- [end:whole_demo]
 
     # --8<-- [start:weights_demo]
