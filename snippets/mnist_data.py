@@ -184,11 +184,13 @@ if __name__ == "__main__":
     # --8<-- [end:split]
 
     # --8<-- [start:pitfall]
-    pixels = data.x_train[0, 14, 18:24]  # six pixels of the first training image, as stored
+    first = data.x_train[0]
+    darkest, brightest = first.argmin(), first.argmax()  # positions in the image, read row by row
+    pixels = first.reshape(784)[[darkest, brightest]]  # blank paper and full ink, as stored
     print("pixels as stored:", pixels, pixels.dtype)
-    print("pixels + 10:     ", pixels + 10, "  <- 255 + 10 wrapped around to 9")
-    print("pixels - 10:     ", pixels - 10, "  <- 0 - 10 wrapped around to 246")
-    scaled = scale_pixels(data.x_train[:1]).reshape(28, 28)[14, 18:24]
+    print("pixels + 10:     ", pixels + 10, f"  <- {pixels[1]} + 10 is not {int(pixels[1]) + 10} in uint8")
+    print("pixels - 10:     ", pixels - 10, f"  <- {pixels[0]} - 10 is not {int(pixels[0]) - 10} in uint8")
+    scaled = scale_pixels(data.x_train[:1])[0, [darkest, brightest]]
     print("scaled:          ", np.round(scaled, 2), scaled.dtype)
     print("scaled + 10/255: ", np.round(scaled + 10 / 255, 2))
     # --8<-- [end:pitfall]

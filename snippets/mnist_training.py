@@ -83,6 +83,8 @@ def train(name, mnist=None, *, epochs=10, batch_size=128, seed=0, verbose=0, cal
 
 
 # --8<-- [start:trained]
+import ast
+
 from filelock import FileLock
 
 import snippets
@@ -92,9 +94,12 @@ CHAPTER_CODE = ("data.py", "mnist_data.py", "mnist_models.py", "mnist_training.p
 
 
 def definitions(path):
-    """A module's source without its demonstration (`if __name__ == "__main__":` and below),
-    which prints and plots but cannot change a trained model."""
-    return path.read_bytes().split(b'\nif __name__ == "__main__":')[0]
+    """A module's source without its demonstrations (its `if __name__ == "__main__":` blocks),
+    which print and plot but cannot change a trained model."""
+    source = path.read_text(encoding="utf-8")
+    kept = [ast.get_source_segment(source, node) for node in ast.parse(source).body
+            if not (isinstance(node, ast.If) and "__name__" in ast.unparse(node.test))]
+    return "\n".join(kept).encode()
 
 
 def cache_key(name, mnist, epochs, batch_size, seed):

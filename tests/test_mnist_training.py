@@ -243,3 +243,18 @@ def test_two_processes_asking_for_the_same_model_train_it_once(tmp_path):
     assert sum(lines.count("trained here") for lines in printed) == 1
     assert printed[0][-1] == printed[1][-1]  # the same test accuracy: the same model
     assert len(list(tmp_path.glob("*.keras"))) == 1
+
+
+def test_the_model_key_follows_definitions_not_demonstrations(tmp_path):
+    from snippets.mnist_training import definitions
+
+    module = tmp_path / "m.py"
+    source = ('"""doc"""\n\nif __name__ == "__main__":\n    print("demo one")\n\n'
+              "def prepare():\n    return 1\n\nif __name__ == \"__main__\":\n    print('demo two')\n")
+    module.write_text(source)
+    before = definitions(module)
+    assert b"def prepare" in before and b"demo" not in before  # every demonstration block is left out
+    module.write_text(source.replace("demo two", "another demo"))
+    assert definitions(module) == before
+    module.write_text(source.replace("return 1", "return 2"))
+    assert definitions(module) != before
