@@ -52,6 +52,7 @@ FIXED: dict[str, str] = {
     "55000": "the training images of the old TensorFlow 1 tutorial's split, which note 003 quotes",
     "3222954": "the notes' CNN's parameter count (note 003), which the pages work out by hand",
     "9621": "the number of the Keras issue the notes link (keras-team/keras#9621)",
+    "11": "the size in MB of mnist.npz, which keras.datasets.mnist downloads",
 }
 
 
