@@ -184,7 +184,9 @@ if __name__ == "__main__":
     print("by hand: (5*5*1 + 1) * 16 =", (5 * 5 * 1 + 1) * 16)
     print("Keras count_params():      ", layer.count_params())
     print("output shape:", layer.compute_output_shape((None, 28, 28, 1)))
-    print(f"a Dense layer from 784 pixels to 28*28*16 outputs: {784 * 28 * 28 * 16 + 28 * 28 * 16:,} parameters")
+    outputs = 28 * 28 * 16  # the numbers in 16 feature maps of 28x28
+    dense_params = 784 * outputs + outputs  # a weight per (pixel, output) pair, plus a bias per output
+    print(f"a Dense layer from 784 pixels to 28*28*16 = {outputs:,} outputs: {dense_params:,} parameters")
     # --8<-- [end:params]
 
     # --8<-- [start:filters]

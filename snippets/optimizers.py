@@ -289,6 +289,7 @@ if __name__ == "__main__":
     # --8<-- [start:learning-rate]
     rates = {"too small": 0.05, "good": 0.95, "too large": 1.05}
     curves = {name: loss(run(SGD(learning_rate=lr), START, 60)) for name, lr in rates.items()}
+    shrunk = {name: curve[0] / curve[60] for name, curve in curves.items()}  # how many times smaller after 60 steps
     print("SGD   learning_rate   loss after 0, 10, 30, 60 steps")
     for name, lr in rates.items():
         print(f"{name:9}  {lr:6}   " + "  ".join(f"{curves[name][t]:9.2e}" for t in (0, 10, 30, 60)))
@@ -307,13 +308,16 @@ if __name__ == "__main__":
     shown = [1, 50, 51, 100, 200, 1000]
     print("step t          " + "".join(f"{t:>10}" for t in shown))
     print("gradient        " + "".join(f"{gradients[t - 1]:>10g}" for t in shown))
-    for optimizer in (AdaGrad(learning_rate=0.1), RMSprop(learning_rate=0.1), Adam(learning_rate=0.1)):
-        w, sizes = np.zeros(1), []
+    lr = 0.1
+    sizes = {}  # the length of every step, per optimizer
+    for optimizer in (AdaGrad(learning_rate=lr), RMSprop(learning_rate=lr), Adam(learning_rate=lr)):
+        name, w = type(optimizer).__name__, np.zeros(1)
+        sizes[name] = []
         for g in gradients:
             new = optimizer.step(w, [g])
-            sizes.append(abs(new - w)[0])
+            sizes[name].append(abs(new - w)[0])
             w = new
-        print(f"{type(optimizer).__name__:8} |step| " + "".join(f"{sizes[t - 1]:10.1e}" for t in shown))
+        print(f"{name:8} |step| " + "".join(f"{sizes[name][t - 1]:10.1e}" for t in shown))
     # --8<-- [end:memory]
 
     # --8<-- [start:pitfall]

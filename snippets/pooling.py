@@ -198,12 +198,14 @@ if __name__ == "__main__":
     # --8<-- [end:mnist]
 
     # --8<-- [start:params]
+    total = {}  # the model's parameters, with and without pooling
     for pooling in (True, False):
         model = notes_cnn(pooling)
+        total[pooling] = model.count_params()
         print("with 2x2 max pooling:" if pooling else "without pooling:")
         for layer in model.layers:
             print(f"  {layer.name:12} {str(layer.output.shape):20} {layer.count_params():>12,}")
-        print(f"  {'total':33} {model.count_params():>12,}")
+        print(f"  {'total':33} {total[pooling]:>12,}")
     # --8<-- [end:params]
 
     # --8<-- [start:toy-shift]
@@ -218,16 +220,19 @@ if __name__ == "__main__":
     images = data.x_test[:1000, :, :, None] / 255  # (1000, 28, 28, 1), ink 0 to 1
     print(f"the first 1,000 test images of the {data.description}, moved right")
     print("pixels  map                    cells unchanged  cosine similarity")
+    unchanged, similarity = {}, {}  # by (pixels moved, map)
     for pixels in (1, 2):
         moved = np.pad(images, [(0, 0), (0, 0), (pixels, 0), (0, 0)])[:, :, :28]  # blank column(s) enter
-        for name, pool in (("image 28x28", lambda a: a), ("max pooled 14x14", max_pool2d),
-                           ("average pooled 14x14", avg_pool2d)):
+        for name, pool in (("image", lambda a: a), ("max pooled", max_pool2d), ("average pooled", avg_pool2d)):
+            side = pool(images).shape[1]  # 28, or 14 after pooling
             before, after = pool(images).reshape(1000, -1), pool(moved).reshape(1000, -1)  # a row per image
             ink = (before > 0) | (after > 0)  # cells with ink before or after (blank ones are equal anyway)
-            unchanged = np.mean(before[ink] == after[ink])
+            unchanged[pixels, name] = np.mean(before[ink] == after[ink])
             norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
             cosine = np.sum(before * after, axis=1) / norms  # 1: the same map; 0: no ink in common
-            print(f"{pixels:6}  {name:22} {unchanged:15.0%}  {np.mean(cosine):17.2f}")
+            similarity[pixels, name] = np.mean(cosine)
+            print(f"{pixels:6}  {f'{name} {side}x{side}':22} {unchanged[pixels, name]:15.0%}  "
+                  f"{similarity[pixels, name]:17.2f}")
     # --8<-- [end:shift]
 
     # --8<-- [start:pitfall]

@@ -169,6 +169,8 @@ if __name__ == "__main__":
         print(f"        {warning.category.__name__}: {warning.message}")
     print("stable:", softmax(z).round(4))
     print("softmax([2, 1, 0]) =", softmax([2.0, 1.0, 0.0]).round(4), "(adding a constant changes nothing)")
+    float32_overflow = np.log(np.finfo(np.float32).max)  # float32 ends at about 3.4e38: exp overflows above this
+    print(f"in float32, exp(z) overflows for z above {float32_overflow:.1f}")
     # --8<-- [end:overflow]
 
     # --8<-- [start:keras]
@@ -258,6 +260,9 @@ if __name__ == "__main__":
     print("-log(softmax(z)[0]):", naive, [f"{w.category.__name__}: {w.message}" for w in caught])
     print("-log_softmax(z)[0]: ", -log_softmax(z)[0])
     print("ours, from logits:  ", categorical_crossentropy([1.0, 0.0], z, from_logits=True))
+    tiny = float(np.finfo(np.float32).smallest_subnormal)  # the smallest positive float32, about 1.4e-45
+    float32_underflow = -np.log(tiny / 2)  # e^-gap below tiny / 2 rounds to 0 in float32
+    print(f"in float32, e^-gap rounds to 0 for a score gap above {float32_underflow:.1f}")
     # --8<-- [end:underflow]
 
     # --8<-- [start:rescue]

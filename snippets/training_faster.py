@@ -186,6 +186,11 @@ if __name__ == "__main__":
     print(f"control: the baseline, timed again at the end, ran at {results['control']['of_baseline']:.2f}x "
           f"its first speed; 1-minute load average {machine['load_average_before']:.1f} before, "
           f"{machine['load_average_after']:.1f} after")
+    baseline = results["configs"][0]
+    larger = [c for c in results["configs"] if c["batch_size"] > baseline["batch_size"] and not c["tf_data"]]
+    speedups, points = [c["speedup"] for c in larger], [c["accuracy_points"] for c in larger]  # larger batches
+    xla = next(c for c in results["configs"] if c["xla"])
+    bfloat16 = next(c for c in results["configs"] if c["precision"] != "float32")
     # --8<-- [end:show_results]
 
     # --8<-- [start:show_matmul]
@@ -204,6 +209,8 @@ if __name__ == "__main__":
     print(f"one training step of the baseline, batch {profile['batch_size']}:")
     for part, ms in profile["milliseconds"].items():
         print(f"  {part:44}{ms:6.1f} ms {ms / profile['step_ms']:6.0%}")
+    hidden_ms = profile["milliseconds"]["hidden layer: its 3 matrix products"]
+    adam_ms = profile["milliseconds"]["Adam: updating 3.2 million weights"]
     # --8<-- [end:show_profile]
 
     # --8<-- [start:flops_demo]
@@ -214,6 +221,9 @@ if __name__ == "__main__":
         print(f"{name:12}{flops:>12,} FLOP per image, forward")
     print(f"{'total':12}{sum(forward_flops(cnn).values()):>12,}; training about 3x: "
           f"{training_flops_per_image(cnn):,}")
+    layer_flops = forward_flops(cnn)
+    hidden_share = layer_flops["hidden"] / sum(layer_flops.values())  # the hidden layer's part of the work
+    pooled = cnn.get_layer("max_pooling").output.shape[1:]  # what the hidden layer reads
     # --8<-- [end:flops_demo]
 
     # --8<-- [start:pipeline_demo]
@@ -234,4 +244,5 @@ if __name__ == "__main__":
     for batch in (64, 2048):
         print(f"batch {batch:5}: linear {scaled_learning_rate(batch, 'linear'):.5f}, "
               f"sqrt {scaled_learning_rate(batch, 'sqrt'):.5f}")
+    linear_rate, sqrt_rate = scaled_learning_rate(2048, "linear"), scaled_learning_rate(2048, "sqrt")
     # --8<-- [end:solution]
