@@ -53,6 +53,7 @@ FIXED: dict[str, str] = {
     "3222954": "the notes' CNN's parameter count (note 003), which the pages work out by hand",
     "9621": "the number of the Keras issue the notes link (keras-team/keras#9621)",
     "11": "the size in MB of mnist.npz, which keras.datasets.mnist downloads",
+    "99": "the test accuracy Keras's old mnist_cnn.py example claims after 12 epochs (its docstring: 99.25%)",
 }
 
 
