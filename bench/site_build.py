@@ -130,6 +130,18 @@ def all_page_times(copy: Path, env: dict) -> dict:
             for page in sorted((copy / "docs").glob("*.md")) if list(cache.glob(f"{page.stem}.*.json"))}
 
 
+def prose_check(copy: Path) -> dict:
+    """tools/prose_numbers.py on the cold build's site: numbers its prose states that it did not produce."""
+    sys.path.insert(0, str(copy))
+    try:
+        from tools.prose_numbers import unaccounted
+    finally:
+        sys.path.pop(0)
+    found = unaccounted(copy / "site")
+    print(f"prose numbers the build did not produce: {found or 'none'}", flush=True)
+    return found
+
+
 def chapter_times(copy: Path, env: dict) -> dict:
     """Seconds per page of the chapter in the cold build just done, and their sum."""
     pages = {page: notebook_seconds(copy / "docs" / page, env) if page.endswith(".ipynb")
@@ -173,6 +185,7 @@ def main(argv=None) -> int:
             "runs": [build(copy, env, "cold")],
         }
         results["pages"] = all_page_times(copy, env)  # before a later build replaces a record
+        results["prose_numbers_unaccounted"] = prose_check(copy)
         results["chapter"] = chapter_times(copy, env)
         results["runs"].append(build(copy, env, "warm"))
         expected = pages_using(copy, EDITED)

@@ -154,6 +154,8 @@ def test_every_user_error_is_one_line_and_exit_status_2(trained_run, tmp_path):
         (["predict", model, tmp_path / "photo.jpg"], "is a JPEG image (save it as PNG)"),
         (["predict", model, tmp_path / "broken.png"], "cannot read"),
         (["predict", tmp_path / "notes.txt", tmp_path / "photo.jpg"], "notes.txt' is not a Keras model file"),
+        (["reproduce", "--seeds", "0"], "--seeds: expected a whole number of at least 1, got '0'"),
+        (["reproduce", "--model", "lenet"], "unknown model 'lenet': expected one of notes_cnn"),
     ]
     for args, expected in cases:
         line = user_error_line(run(*args))
