@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 BROWSER_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup browser-tools serve build build-full test lock lighthouse bench bench-site clean
+.PHONY: setup browser-tools serve build build-full test lock lighthouse bench bench-site bench-ci clean
 
 setup: $(STAMP)
 
@@ -77,6 +77,10 @@ bench: setup
 bench-site: setup
 	$(BIN)/python -m bench.site_build
 	CNN_TUTORIAL_MNIST_DIR=$(MNIST_DIR) $(BIN)/python -m bench.site_build --data full
+
+# CI's time before and after a change, whole and per part (stores bench/results/ci.json).
+bench-ci: setup
+	$(BIN)/python -m bench.ci
 
 # Re-pin every dependency to the newest release that pyproject.toml allows.
 lock:

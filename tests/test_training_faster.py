@@ -223,3 +223,13 @@ def test_chapter_table_sums_the_pages_against_the_goal():
     chapter = {"section": "The MNIST CNN", "pages": {"a.md": 100.0, "b.md": 50.5}, "seconds": 150.5, "goal": 300}
     table = site_build.chapter_table(chapter)
     assert "a.md" in table and "150.5 s (goal: under 300 s)" in table
+
+
+def test_ci_benchmark_prints_each_part_and_its_ratio():
+    from bench import ci
+
+    before = {"setup": 100.0, "test": 800.0, "build": 10.0, "whole run": 910.0}
+    after = {"setup": 50.0, "test": 400.0, "build": 10.0, "whole run": 460.0}
+    lines = ci.ratio_table(before, after).splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["setup", "test", "build", "whole"]
+    assert lines[2].split()[-1] == "0.50x" and lines[3].split()[-1] == "1.00x" and lines[4].endswith("0.51x")
