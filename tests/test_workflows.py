@@ -471,3 +471,9 @@ def test_ci_caches_the_trained_models_too():
     make_test = next(s for s in steps(job) if s.get("run", "").strip() == "make test")
     assert all(steps(job).index(s) < steps(job).index(make_test)
                for s in steps(job) if s.get("uses", "").startswith("actions/cache@")), "restore before the tests"
+
+
+def test_the_readme_states_the_one_repository_setting_pages_needs():
+    """configure-pages fails until the repository publishes Pages from GitHub Actions."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "Source: GitHub Actions" in readme and "Settings → Pages" in readme

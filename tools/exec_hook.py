@@ -214,7 +214,8 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     hasher.update("\n".join(dists).encode())
     settings = dict(SETTING_DEFAULTS)
     settings.update((k, v) for k, v in os.environ.items() if k.startswith("CNN_TUTORIAL_") and v)
-    for unrelated in ("CNN_TUTORIAL_CACHE", "CNN_TUTORIAL_SITE", "CNN_TUTORIAL_JOBS"):  # where and how, not what
+    # where and how things run, or data only tests read: not what a page prints
+    for unrelated in ("CNN_TUTORIAL_CACHE", "CNN_TUTORIAL_SITE", "CNN_TUTORIAL_JOBS", "CNN_TUTORIAL_FASHION_MNIST_DIR"):
         settings.pop(unrelated, None)
     if "CNN_TUTORIAL_MNIST_DIR" in settings:  # verified official files: only whether they are used matters
         settings["CNN_TUTORIAL_MNIST_DIR"] = "set" if settings["CNN_TUTORIAL_DATA"] == "full" else None
