@@ -389,11 +389,12 @@ def on_config(config):
     STATE.repository = notebooks.repository()
     published_from = os.environ.get("REPO_URL", "").rstrip("/")
     if published_from and published_from != STATE.repository:
-        raise PluginError(
-            f"this site is built for {published_from}, but pyproject.toml says the repository is "
-            f"{STATE.repository or '(not set)'}: set [tool.cnn-tutorial] repository = \"{published_from}\" "
-            "and run `python tools/notebooks.py` (notebooks install the tutorial from there, Colab opens them there)"
-        )
+        # A fork, or a repository not named in pyproject.toml yet: the committed notebooks do not
+        # install from here, so no Colab links, and the site still builds (issue 13 goes further).
+        log.info("exec: no Colab links: this site is built for %s, but pyproject.toml names %s; set "
+                 '[tool.cnn-tutorial] repository = "%s" and run `python tools/notebooks.py` to add them',
+                 published_from, STATE.repository or "no repository", published_from)
+        STATE.repository = ""
     return config
 
 
