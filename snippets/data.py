@@ -65,7 +65,6 @@ def read_idx(path, raw=None):
     return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-
 def read_uncompressed(path):
     """The bytes of a file, gunzipped if its name ends in .gz."""
     path = Path(path)
