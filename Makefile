@@ -38,7 +38,7 @@ $(BROWSER_STAMP): package.json package-lock.json
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[site,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 serve: setup
@@ -86,7 +86,7 @@ bench-ci: setup
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	.lock-venv/bin/python -m pip install --quiet -e '.[site,test]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 	rm -rf .lock-venv
 

@@ -1,11 +1,12 @@
 """Load MNIST, the handwritten digits every page trains on.
 
-The pages are built on machines without internet, so by default they use an
-offline sample of real MNIST that ships with this repository (data/README.md):
-5,000 training images and the full 10,000-image test set. Set the environment
-variable CNN_TUTORIAL_DATA=full to use all 60,000 training images instead: from
-the four official IDX files in the folder CNN_TUTORIAL_MNIST_DIR names, each
-checked against its official MD5, or else with keras.datasets.mnist.load_data().
+In a clone, and wherever the package was installed with it, the default is an
+offline sample of real MNIST (sample/README.md): 5,000 training images and the
+full 10,000-image test set, so that the pages build without internet. Elsewhere
+(a notebook in Colab, the published edition's package) the default is all 60,000
+training images, downloaded by keras.datasets.mnist.load_data(). The environment
+variable CNN_TUTORIAL_DATA=sample or =full chooses; with full, CNN_TUTORIAL_MNIST_DIR
+may name a folder with the four official IDX files, each checked against its MD5.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_PATH = ROOT / "data" / "mnist-sample.npz"
+SAMPLE_PATH = ROOT / "snippets" / "sample" / "mnist-sample.npz"
 FIX = "rebuild it with `python tools/make_mnist_sample.py` or restore it with `git checkout data/`"
 
 
@@ -109,10 +110,11 @@ def load_mnist(source: str | None = None, *, path: str | os.PathLike[str] | None
     Parameters
     ----------
     source : {"sample", "full"}, optional
-        Which data set. Default: the environment variable CNN_TUTORIAL_DATA, else "sample".
+        Which data set. Default: the environment variable CNN_TUTORIAL_DATA, else "sample"
+        where the sample file is installed (a clone), else "full".
     path : path-like, optional
         Another copy of the sample file to read (source "sample" only); its checksum
-        must be beside it, e.g. mnist-sample.sha256. Default: data/mnist-sample.npz.
+        must be beside it, e.g. mnist-sample.sha256. Default: snippets/sample/mnist-sample.npz.
 
     Returns
     -------
@@ -132,7 +134,7 @@ def load_mnist(source: str | None = None, *, path: str | os.PathLike[str] | None
         Full MNIST could not be downloaded, typically because there is no internet.
     """
     if source is None:
-        source = os.environ.get("CNN_TUTORIAL_DATA") or "sample"
+        source = os.environ.get("CNN_TUTORIAL_DATA") or ("sample" if SAMPLE_PATH.is_file() else "full")
     if source == "sample":
         return _load_sample(Path(path) if path is not None else SAMPLE_PATH)
     if source == "full":
@@ -198,10 +200,8 @@ def _load_full() -> MnistData:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as e:  # keras raises a bare Exception when the download fails
         raise RuntimeError(
-            f"full MNIST could not be loaded: {e}\n"
-            "Fix: put mnist.npz (https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz) "
-            "in the keras cache folder ~/.keras/datasets/ (or $KERAS_HOME/datasets/), "
-            "or point CNN_TUTORIAL_MNIST_DIR to a folder with the four official MNIST files, "
-            "or use the offline sample: CNN_TUTORIAL_DATA=sample"
+            "MNIST could not be downloaded: connect to the internet and run this again, or set "
+            "CNN_TUTORIAL_MNIST_DIR to a folder that holds the four official MNIST files "
+            f"(the download failed with: {e})"
         ) from e
     return MnistData(x_train, y_train, x_test, y_test, "full", "full MNIST (keras.datasets.mnist)")

@@ -285,9 +285,22 @@ def relu_network_gradients(params, X, y):
 
 
 if __name__ == "__main__":
-    # --8<-- [start:likelihood]
+    # --8<-- [start:keras-setup]
+    import keras
+    import tensorflow as tf
+
+    # Keras computes in float32 unless told otherwise; our NumPy code computes in float64.
+    keras.config.set_floatx("float64")  # global, for the rest of the session: later blocks on this page rely on it
+    print("Keras now computes in", keras.config.floatx())
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)  # Keras's binary_cross_entropy: E / N, from logits
+    # --8<-- [end:keras-setup]
+
+    # --8<-- [start:people]
     X, y = make_test_results(2000)
     print(f"data: {len(y)} people, {int(y.sum())} infected, test values from {X.min():.1f} to {X.max():.1f}")
+    # --8<-- [end:people]
+
+    # --8<-- [start:likelihood]
     for name, params in [("w = 0, b = 0", {"w": np.zeros(2), "b": 0.0}),
                          ("line x1 + x2 = 10", {"w": np.ones(2), "b": -10.0})]:
         p = sigmoid(X @ params["w"] + params["b"])  # P(infected) for each person
@@ -298,20 +311,19 @@ if __name__ == "__main__":
     # --8<-- [end:likelihood]
 
     # --8<-- [start:loss-keras]
-    import keras
-
-    keras.config.set_floatx("float64")  # Keras computes in float32 by default; NumPy here is float64
     params = {"w": np.ones(2), "b": -10.0}
     logits = X @ params["w"] + params["b"]
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)  # the mean over the batch, like E / N
     print(f"Keras BinaryCrossentropy: {float(bce(y, logits)):.4f}, ours: {neuron_loss(params, X, y):.4f}, "
           f"difference {abs(float(bce(y, logits)) - neuron_loss(params, X, y)):.1e}")
     # --8<-- [end:loss-keras]
 
-    # --8<-- [start:two-runs]
+    # --8<-- [start:stationary]
     stationary = np.sort(np.roots([4, 0, -6, 1]).real)  # where the slope 4x^3 - 6x + 1 is 0
     heights = two_valleys(stationary)
     print("slope 0 at x =", stationary.round(4), "with f(x) =", heights.round(4))
+    # --8<-- [end:stationary]
+
+    # --8<-- [start:two-runs]
     for x0 in (0.0, 0.3):
         path = gradient_descent(two_valleys_slope, x0, learning_rate=0.05, steps=50)
         print(f"start {x0:.1f}: x after 1, 5, 20, 50 steps = {path[[1, 5, 20, 50]].round(4)}, "
@@ -334,8 +346,6 @@ if __name__ == "__main__":
     # --8<-- [end:two-runs-plot]
 
     # --8<-- [start:descent-keras]
-    import tensorflow as tf
-
     x = keras.Variable(0.3, dtype="float64")  # a Python float would give float32
     optimizer = keras.optimizers.SGD(learning_rate=0.05)
     for _ in range(50):
@@ -450,8 +460,11 @@ if __name__ == "__main__":
     print(f"loss on all {len(y)} points: {initial_loss:.4f}")
     # --8<-- [end:forward-demo]
 
+    # --8<-- [start:grads]
+    grads = network_gradients(params, X, y)  # backpropagation's gradient, the one both checks test
+    # --8<-- [end:grads]
+
     # --8<-- [start:check-numerical]
-    grads = network_gradients(params, X, y)
     numerical = numerical_gradient(lambda q: network_loss(q, X, y), params, h=1e-6)
     for name in params:
         print(f"{name}: backprop {grads[name].ravel().round(6)}\n    numerical {numerical[name].ravel().round(6)}")
@@ -494,12 +507,17 @@ if __name__ == "__main__":
     # --8<-- [end:train-numpy]
 
     # --8<-- [start:train-keras]
-    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])  # the same start
+    model = keras.Sequential([keras.Input(shape=(2,)),
+                              keras.layers.Dense(2, activation="tanh"),
+                              keras.layers.Dense(1)])  # the logit v; the sigmoid is inside the loss bce
+    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])  # our 9 starting weights
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=bce)
     model.fit(X, y, batch_size=20, epochs=100, shuffle=False, verbose=0)
     keras_trained = dict(zip(params, model.get_weights()))
+    ours = minibatch_sgd(network_gradients, params, X, y, learning_rate=0.5, epochs=100,
+                         batch_size=20, shuffle=False)[-1]  # the NumPy tab's training, for comparison
     print(f"Keras after 100 epochs: loss {float(bce(y, model(X)[:, 0])):.4f}; "
-          f"relative difference of the 9 weights to ours: {relative_difference(keras_trained, trained):.1e}")
+          f"relative difference of the 9 weights to ours: {relative_difference(keras_trained, ours):.1e}")
     # --8<-- [end:train-keras]
 
     # --8<-- [start:solution]

@@ -147,6 +147,13 @@ def _captured(folder):
         root.handlers = saved_handlers
 
 
+def short_paths(message):
+    """Paths into the installed packages differ from machine to machine: start them at site-packages."""
+    import keras
+
+    return message.replace(os.path.dirname(os.path.dirname(keras.__file__)), "<site-packages>")
+
+
 def run_here(idiom):
     """Execute idiom.setup, then idiom.old, in a fresh namespace in this process."""
     namespace = {"__name__": "old_code"}
@@ -156,7 +163,7 @@ def run_here(idiom):
             exec(idiom.old, namespace)
         except Exception as error:  # noqa: BLE001 - recording what the old code raises is the point
             logged_first = "".join(f" (logged first: {m})" for m in logged)
-            return Outcome("error", f"{type(error).__name__}: {error}{logged_first}".replace(sys.prefix, "<venv>"))
+            return Outcome("error", short_paths(f"{type(error).__name__}: {error}{logged_first}"))
         exec(idiom.probe, namespace)
         notes = [str(w.message) for w in caught] + logged
     if notes:

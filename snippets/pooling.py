@@ -145,15 +145,18 @@ if __name__ == "__main__":
     print(pooled)
     # --8<-- [end:by-hand]
 
-    # --8<-- [start:numpy-use]
+    # --8<-- [start:batch]
+    import keras
+
     x = image[None, :, :, None]  # (1, 4, 4, 1): one map, one channel
+    # --8<-- [end:batch]
+
+    # --8<-- [start:numpy-use]
     print("max_pool2d:", max_pool2d(x)[0, :, :, 0].tolist())
     print("avg_pool2d:", avg_pool2d(x)[0, :, :, 0].tolist())
     # --8<-- [end:numpy-use]
 
     # --8<-- [start:keras-use]
-    import keras
-
     layer = keras.layers.MaxPooling2D(pool_size=2)  # strides default to pool_size, padding to "valid"
     out = keras.ops.convert_to_numpy(layer(x.astype("float32")))
     print("MaxPooling2D:    ", out[0, :, :, 0].tolist())

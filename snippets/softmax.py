@@ -195,11 +195,14 @@ if __name__ == "__main__":
     print(f"largest difference: {np.max(np.abs(two_classes[:, 0] - sigmoid(z))):.1e}")
     # --8<-- [end:sigmoid]
 
-    # --8<-- [start:loss-numpy]
+    # --8<-- [start:two-examples]
     logits = np.array([[2.0, 1.0, 0.1],  # example 1: class 1 is likeliest ...
                        [0.5, 2.5, 0.3]])  # example 2: class 2 is likeliest ...
     y_true = np.array([[1.0, 0.0, 0.0],  # ... and class 1 is right
                        [0.0, 0.0, 1.0]])  # ... but class 3 is right
+    # --8<-- [end:two-examples]
+
+    # --8<-- [start:loss-numpy]
     p = softmax(logits)
     print("p =", p.round(3).tolist())
     print("-log p[true class]:     ", -np.log(p[y_true == 1]).round(4))

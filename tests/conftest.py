@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import os
+import shutil
+import re
 import subprocess
 import sys
+import threading
 import time
+import tomllib
+import venv
 from pathlib import Path
 
+import nbformat
 import pytest
 from filelock import FileLock
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +65,130 @@ def built_site(tmp_path_factory) -> Path:
                 failure.write_text(result.stderr[-6000:], encoding="utf-8")
     assert not failure.is_file(), f"strict build failed:\n{failure.read_text(encoding='utf-8')}"
     return site
+
+
+def shared_folder(tmp_path_factory) -> Path:
+    """A temporary folder all the parallel processes of this test run share."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serving(folder: Path):
+    """Serve `folder` over HTTP on a free local port; yields its URL (ending with a slash)."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+
+
+def runtime_requirements() -> list[str]:
+    """What a reader's Python needs for the pages' code: pyproject's run-time dependencies
+    (not the site or test extras), and ipykernel to run notebooks."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)["project"]["dependencies"] + ["ipykernel"]
+
+
+def fresh_python(folder: Path, *, on_top_of: Path | None = None) -> Path:
+    """A new virtual environment in `folder`; returns its python. Without `on_top_of` it gets
+    the run-time dependencies, at the versions of requirements.lock (pip's cache makes that
+    quick); with it, it sees that environment's packages (a .pth file) and has nothing else."""
+    venv.create(folder, with_pip=True, symlinks=True)
+    python = folder / "bin" / "python"
+    if on_top_of is None:
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-c", str(ROOT / "requirements.lock"), *runtime_requirements()],
+                       check=True, capture_output=True, text=True, timeout=1200)
+    else:
+        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        below = subprocess.run([str(on_top_of), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip()
+        Path(site, "runtime-dependencies.pth").write_text(below + "\n", encoding="utf-8")
+    return python
+
+
+@pytest.fixture(scope="session")
+def runtime_python(tmp_path_factory) -> Path:
+    """A fresh environment outside the repository with only the run-time dependencies: no
+    clone on its path, no project installed. Made once per test run, shared by the processes."""
+    shared = shared_folder(tmp_path_factory)
+    folder = shared / "runtime-venv"
+    with FileLock(shared / "runtime-venv.lock"):
+        if not (folder / "ready").is_file():
+            fresh_python(folder)
+            (folder / "ready").touch()
+    return folder / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def kernels(runtime_python, tmp_path_factory):
+    """A Jupyter kernel that runs in the fresh run-time environment (conftest.runtime_python)."""
+    folder = tmp_path_factory.mktemp("kernels")
+    spec = folder / "runtime" / "kernel.json"
+    spec.parent.mkdir()
+    spec.write_text(json.dumps({"argv": [str(runtime_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                "display_name": "runtime", "language": "python"}), encoding="utf-8")
+    return KernelSpecManager(kernel_dirs=[str(folder)])
+
+
+def run_notebook(notebook: str, folder, kernels, *, sample=True, env=None) -> nbformat.NotebookNode:
+    """Execute a notebook top to bottom in the fresh environment, in a folder outside the
+    repository, offline. With `sample`, the offline sample lies where the package looks for
+    it (standing in for the download a reader's first run makes)."""
+    nb = nbformat.read(ROOT / "docs" / notebook, as_version=4)
+    if sample:
+        shutil.copytree(ROOT / "snippets" / "sample", folder / "snippets" / "sample")
+    manager = KernelManager(kernel_name="runtime", kernel_spec_manager=kernels)
+    client = NotebookClient(nb, km=manager, timeout=900, resources={"metadata": {"path": str(folder)}})
+    client.execute(env={**reader_environment(), **(env or {})})
+    return nb
+
+
+def printed(nb) -> str:
+    """What a notebook's code printed: its stdout, and text it displayed that is not a figure
+    (in Jupyter, Keras's model.summary() is displayed, not printed)."""
+    texts = []
+    for output in (o for c in nb.cells if c.cell_type == "code" for o in c.outputs):
+        if output.get("name") == "stdout":
+            texts.append(output["text"])
+        elif output.output_type == "display_data" and "image/png" not in output.data:
+            texts.append(output.data.get("text/plain", "") + "\n")
+    return ANSI.sub("", "".join(texts))
+
+
+def reader_environment() -> dict[str, str]:
+    """The environment of a reader's Python outside the clone: no PYTHONPATH and none of the
+    tutorial's settings (so the data is the package's default), except that the pages'
+    models are cached in the build's folder, so that nothing trains twice."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("CNN_TUTORIAL_")}
+    env.update(PYTHONHASHSEED="0", MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2", COLUMNS="100",
+               CNN_TUTORIAL_MODELS=os.environ.get("CNN_TUTORIAL_MODELS", str(ROOT / ".cache" / "models")))
+    return env
+
+
+# Durations (e.g. "4.5 s per epoch", "12ms/step") differ from run to run; nothing else may.
+DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:s|ms|us|µs)\b")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours and bold in what Jupyter shows
+TEXT_OUTPUT = re.compile(r"^(`{3,}) \{ \.text \.exec-output \}\n(.*?)\n\1$", re.M | re.S)
+
+
+def meaningful_lines(text: str) -> list[str]:
+    """Non-empty lines, durations masked; runs of spaces shrink to one (a duration's width may pad a column)."""
+    return [re.sub(r" {2,}", " ", DURATION.sub("<duration>", line.rstrip())) for line in text.splitlines() if line.strip()]
+
+
+def page_printed(page: str) -> str:
+    """What the build shows as the printed output of `page`'s blocks, in order."""
+    return "\n".join(m[2] for b in exec_record(page)["blocks"] for m in TEXT_OUTPUT.finditer(b["output"]))
 
 
 def exec_record(page: str) -> dict:

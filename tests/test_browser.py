@@ -17,18 +17,15 @@ without its browser tests.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, serving
 
 from tools.exec_hook import python_blocks, read_section
 
@@ -75,18 +72,10 @@ def html_pages(site: Path) -> list[str]:
     return sorted("" if p == "." else p + "/" for p in pages)
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(built_site):
-    handler = functools.partial(QuietHandler, directory=str(built_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
+    with serving(built_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +84,7 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("the Python package playwright is not installed: install the test extra, "
-                    ".venv/bin/python -m pip install -e '.[test]' (`make setup` does)")
+                    ".venv/bin/python -m pip install -e '.[site,test]' (`make setup` does)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_executable(playwright), args=CHROMIUM_FLAGS)
         yield chromium

@@ -85,7 +85,7 @@ class Site:
         shutil.copytree(ROOT / "docs" / "javascripts", root / "docs" / "javascripts")
         shutil.copytree(ROOT / "includes", root / "includes")
         (root / "requirements.lock").write_text("fixture==1\n")
-        self.write("data/README.md", "fixture data\n")  # mkdocs.yml watches data/
+        shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")  # names the reader's wheel
         self.write("snippets/__init__.py", "")
         self.write("snippets/helper.py", "VALUE = 21\n")
         self.write("snippets/a.py", A_PY)
@@ -243,22 +243,25 @@ def test_the_real_configuration_keeps_the_contract():
 
 
 def test_pages_with_code_offer_their_notebook_and_say_what_verified_them(site):
-    result = site.build()
+    result = site.build(REPO_URL="", REPO_BRANCH="")
     assert result.returncode == 0, result.stderr
     a, home = site.html("a"), site.html("")
     assert '<a class="md-button" href="../downloads/a.ipynb" download>Download notebook</a>' in a
     assert re.search(r"Verified with TensorFlow [\d.]+, Keras [\d.]+ on \d{4}-\d\d-\d\d\.", a)
+    assert "<code>pip install http://localhost:8000/downloads/cnn_tutorial-" in a  # mkdocs.yml's default site_url
+    assert len(list((site.root / "site" / "downloads").glob("cnn_tutorial-*-py3-none-any.whl"))) == 1
     assert "Verified with" not in home  # no code, nothing to verify
-    assert "Open in Colab" not in a  # no repository is configured in the throw-away project
+    # No repository known (no REPO_URL, and the throw-away project is no clone): no Colab link, and
+    # the log says why; the site still builds.
+    assert "Open in Colab" not in a and "no GitHub repository known" in result.stderr
 
 
-def test_a_site_published_for_another_repository_builds_without_colab_links_and_says_why(site):
-    """A fork's first Pages build must not fail: its notebooks would install from elsewhere,
-    so its pages offer the download but no Colab link, and the log says how to add them."""
-    result = site.build(REPO_URL="https://github.com/someone/elsewhere")
+def test_a_site_built_for_a_repository_links_each_page_to_its_notebook_in_colab_on_that_branch(site):
+    """What the Pages workflow does for any fork: REPO_URL and REPO_BRANCH from GitHub."""
+    result = site.build(REPO_URL="https://github.com/someone/fork", REPO_BRANCH="edition")
     assert result.returncode == 0, result.stderr
-    assert "Open in Colab" not in site.html("a") and "Download notebook" in site.html("a")
-    assert "https://github.com/someone/elsewhere" in result.stderr and "[tool.cnn-tutorial]" in result.stderr
+    colab = "https://colab.research.google.com/github/someone/fork/blob/edition/docs/downloads/a.ipynb"
+    assert f'<a class="md-button" href="{colab}">Open in Colab</a>' in site.html("a")
 
 
 VALUES_PY = '''\

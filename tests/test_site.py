@@ -17,15 +17,14 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
-from conftest import ROOT, exec_record
+from conftest import ROOT, exec_record, fresh_python, meaningful_lines, page_printed, reader_environment, serving
 from mkdocs.config import load_config
 
-from tools.exec_hook import SECTION, python_blocks, worker_environment
+from tools.exec_hook import SECTION, python_blocks
 
 DOCS = ROOT / "docs"
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
 CODE_PAGES = [p for p in PAGES if python_blocks((DOCS / p).read_text(encoding="utf-8"), p)]
-TEXT_OUTPUT = re.compile(r"^(`{3,}) \{ \.text \.exec-output \}\n(.*?)\n\1$", re.M | re.S)
 
 
 def nav_pages(nav) -> list[str]:
@@ -34,15 +33,6 @@ def nav_pages(nav) -> list[str]:
         value = next(iter(item.values())) if isinstance(item, dict) else item
         pages += nav_pages(value) if isinstance(value, list) else [value]
     return pages
-
-
-# Durations (e.g. "4.5 s per epoch", "12ms/step") differ from run to run; nothing else may.
-DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:s|ms|us|µs)\b")
-
-
-def meaningful_lines(text: str) -> list[str]:
-    """Non-empty lines, durations masked; runs of spaces shrink to one (a duration's width may pad a column)."""
-    return [re.sub(r" {2,}", " ", DURATION.sub("<duration>", line.rstrip())) for line in text.splitlines() if line.strip()]
 
 
 def test_every_page_is_in_the_navigation():
@@ -137,9 +127,40 @@ def test_every_page_with_code_offers_its_notebook_and_says_what_verified_it(buil
         assert link, md.name
         assert (built_site / md.stem / link[1]).resolve().is_file()
         assert re.search(r"Verified with TensorFlow \d+\.\d+\.\d+, Keras \d+\.\d+\.\d+ on \d{4}-\d\d-\d\d\.", html), md.name
+        assert len(INSTALL.findall(html)) == 1, f"{md.name} says once how to install what its code imports"
+    command = install_command(built_site)  # the same on every page: the wheel this site serves
+    wheel = command.rpartition("/downloads/")[2]
+    assert (built_site / "downloads" / wheel).is_file() and command.startswith("pip install http")
 
 
-def run_as_copied(page: str, folder: Path) -> subprocess.CompletedProcess:
+INSTALL = re.compile(r'<p class="install">[^<]*<code>(pip install [^<]+)</code></p>')
+
+
+def install_command(built_site: Path) -> str:
+    """The one command every page with code tells a reader outside the clone to run."""
+    commands = {INSTALL.search((built_site / Path(p).with_suffix("") / "index.html").read_text(encoding="utf-8"))[1]
+                for p in CODE_PAGES}
+    assert len(commands) == 1, commands
+    return commands.pop()
+
+
+@pytest.fixture(scope="module")
+def reader_python(built_site, runtime_python, tmp_path_factory) -> Path:
+    """A reader's Python outside the clone after the one command the pages state: a fresh
+    environment with the run-time dependencies, then `pip install` of the wheel the site
+    serves (from this test's own server instead of the site's URL)."""
+    python = fresh_python(tmp_path_factory.mktemp("reader") / "venv", on_top_of=runtime_python)
+    site_url = load_config(str(ROOT / "mkdocs.yml")).site_url
+    with serving(built_site) as url:
+        command = install_command(built_site).replace(site_url, url)
+        env = {**reader_environment(), "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+               "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        run = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, f"{command}:\n{run.stdout}{run.stderr}"
+    return python
+
+
+def run_as_copied(page: str, folder: Path, python: Path) -> subprocess.CompletedProcess:
     """Every block of the page, pasted in order into one script, run in a fresh Python, in a
     folder of its own (not the repository: the code may not depend on where it runs)."""
     blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"), page)
@@ -147,24 +168,38 @@ def run_as_copied(page: str, folder: Path) -> subprocess.CompletedProcess:
     workdir.mkdir()
     script = workdir / "copied.py"
     script.write_text("\n\n".join(b.code for b in blocks) + "\n", encoding="utf-8")
-    return subprocess.run([sys.executable, str(script)], cwd=workdir, env=worker_environment(), capture_output=True, text=True, timeout=900)
+    return subprocess.run([str(python), str(script)], cwd=workdir, env=reader_environment(),
+                          capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
-def copied_runs(built_site, tmp_path_factory):
-    """All pages run as copied, two at a time (the pages' models come from the build's training)."""
+def copied_runs(reader_python, tmp_path_factory):
+    """All pages run as copied outside the clone, two at a time (the pages' models come from
+    the build's training)."""
     folder = tmp_path_factory.mktemp("copied")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(CODE_PAGES, pool.map(lambda page: run_as_copied(page, folder), CODE_PAGES)))
+        return dict(zip(CODE_PAGES, pool.map(lambda page: run_as_copied(page, folder, reader_python), CODE_PAGES)))
+
+
+def test_the_install_command_brings_the_package_and_only_the_run_time_dependencies(reader_python):
+    """The reader's Python imports `snippets` from the installed wheel, not from a clone,
+    and has none of the site's or the tests' packages."""
+    code = ("import importlib.metadata as m, importlib.util as u, snippets, sys; print(snippets.__file__); "
+            "print(sorted(n for n in ('mkdocs', 'pytest', 'nbformat', 'playwright') if u.find_spec(n)))")
+    run = subprocess.run([str(reader_python), "-c", code], cwd=reader_python.parent, env=reader_environment(),
+                         capture_output=True, text=True, check=True)
+    location, extras = run.stdout.splitlines()
+    assert "site-packages" in location and not location.startswith(str(ROOT))
+    assert extras == "[]"
 
 
 @pytest.mark.parametrize("page", CODE_PAGES)
-def test_the_page_runs_as_copied_and_prints_what_the_page_shows(page, copied_runs):
-    """Paste every block of the page, in order, into a fresh Python: same printed output."""
+def test_the_page_runs_as_copied_outside_the_clone_and_prints_what_the_page_shows(page, copied_runs):
+    """After the page's install command, paste every block of the page, in order, into a
+    fresh Python outside the repository: the same printed output as the page."""
     run = copied_runs[page]
     assert run.returncode == 0, run.stderr[-3000:]
-    shown = "\n".join(m[2] for b in exec_record(page)["blocks"] for m in TEXT_OUTPUT.finditer(b["output"]))
-    assert meaningful_lines(run.stdout) == meaningful_lines(shown)
+    assert meaningful_lines(run.stdout) == meaningful_lines(page_printed(page))
 
 
 def test_building_and_running_the_pages_leaves_no_files_behind(built_site, copied_runs):

@@ -54,7 +54,7 @@ def find_tool(name: str) -> str:
         return found
     pytest.fail(
         f"{name} not found next to {sys.executable} nor on PATH; "
-        "install the test extra: pip install -e '.[test]'",
+        "install the test extra: pip install -e '.[site,test]'",
         pytrace=False,
     )
 
@@ -359,7 +359,7 @@ def test_upstream_runs_weekly_on_unlocked_newest_releases():
     ):
         assert re.search(rf"(?<![\w-]){re.escape(package)}(?![\w-])", script), package
     for command in (
-        "pip install --upgrade -e '.[test]'",
+        "pip install --upgrade -e '.[site,test]'",
         "pip freeze",
         "npm ci",  # axe-core, for the browser tests
         ".venv/bin/python -m playwright install --with-deps chromium",
@@ -376,12 +376,12 @@ def test_upstream_runs_weekly_on_unlocked_newest_releases():
 RUNS_TESTS = re.compile(r"\bmake\s+test\b|\bpytest\b")
 PYTHON_TOOL = (
     "Python with the project and its test extra (actions/setup-python, then `make test`/`make setup`/"
-    "`make build` or `pip install -e '.[test]'`)"
+    "`make build` or `pip install -e '.[site,test]'`)"
 )
 # What each tool the tests need is installed by (`make test` installs all three: setup,
 # then browser-tools, which runs `npm ci` and installs Chromium).
 TEST_TOOLS = {
-    PYTHON_TOOL: re.compile(r"\bmake\s+(?:test|setup|build)\b|\bpip install\b[^\n]*\.\[test\]"),
+    PYTHON_TOOL: re.compile(r"\bmake\s+(?:test|setup|build)\b|\bpip install\b[^\n]*\.\[(?:site,)?test\]"),
     "Node modules (`npm ci`, or `make test`/`make browser-tools`)": re.compile(
         r"\bnpm\s+ci\b|\bmake\s+(?:test|browser-tools)\b"
     ),
@@ -430,7 +430,7 @@ def test_the_tool_check_reports_a_job_without_npm_ci():
         "steps": [
             {"uses": "actions/checkout@" + "0" * 40},
             SETUP_PYTHON,
-            {"run": "python -m venv .venv\n.venv/bin/python -m pip install -e '.[test]'"},
+            {"run": "python -m venv .venv\n.venv/bin/python -m pip install -e '.[site,test]'"},
             {"run": ".venv/bin/python -m playwright install --with-deps chromium"},
             {"run": ".venv/bin/python -m pytest"},
         ],
@@ -441,7 +441,7 @@ def test_the_tool_check_reports_a_job_without_npm_ci():
 
 
 def test_the_tool_check_wants_the_tools_before_the_tests_and_python_set_up():
-    late = {"steps": [SETUP_PYTHON, {"run": "pip install -e '.[test]'"}, {"run": "pytest"},
+    late = {"steps": [SETUP_PYTHON, {"run": "pip install -e '.[site,test]'"}, {"run": "pytest"},
                       {"run": "npm ci"}, {"run": "make browser-tools"}]}
     assert [tool.split(" (")[0] for tool in missing_test_tools(late)] == ["Node modules", "Chromium"]
     no_setup_python = {"steps": [{"run": "make test"}]}

@@ -38,6 +38,7 @@ import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from html import escape as html_escape
 from pathlib import Path
 
 import markdown_exec
@@ -220,8 +221,10 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     if "CNN_TUTORIAL_MNIST_DIR" in settings:  # verified official files: only whether they are used matters
         settings["CNN_TUTORIAL_MNIST_DIR"] = "set" if settings["CNN_TUTORIAL_DATA"] == "full" else None
     hasher.update(repr(sorted(settings.items())).encode())
-    files = [root / "requirements.lock", *(root / "tools").glob("*.py"), *(root / "snippets" / "__init__.py",)]
-    files += [f for f in (root / "data").rglob("*") if f.is_file()]
+    # The tools that run pages; not those that render them, write notebooks or measure.
+    files = [root / "requirements.lock", root / "tools" / "exec_hook.py", root / "tools" / "page_worker.py",
+             root / "snippets" / "__init__.py"]
+    files += [f for f in (root / "snippets" / "sample").rglob("*") if f.is_file()]
     _hash_files(hasher, [f for f in files if f.is_file()], root)
     return hasher.hexdigest()
 
@@ -326,7 +329,9 @@ class BuildState:
     fingerprint: str = ""
     current: PageRun | None = None
     report: dict = field(default_factory=dict)
-    repository: str = ""
+    repository: str = ""  # where Colab opens the notebooks from: the GitHub repository and branch
+    branch: str = ""
+    install: str = ""  # the one command that installs what the pages' code imports
     verified: dict = field(default_factory=dict)  # page -> what its outputs were produced with
     notebook_verified: dict | None = None
     pending: dict = field(default_factory=dict)  # page -> (key, future of its outputs and seconds)
@@ -386,15 +391,10 @@ def on_config(config):
         STATE.notebook_verified = json.loads(stamp.read_text(encoding="utf-8"))
     notebooks = notebooks_tool()
     STATE.verified = {}
-    STATE.repository = notebooks.repository()
-    published_from = os.environ.get("REPO_URL", "").rstrip("/")
-    if published_from and published_from != STATE.repository:
-        # A fork, or a repository not named in pyproject.toml yet: the committed notebooks do not
-        # install from here, so no Colab links, and the site still builds (issue 13 goes further).
-        log.info("exec: no Colab links: this site is built for %s, but pyproject.toml names %s; set "
-                 '[tool.cnn-tutorial] repository = "%s" and run `python tools/notebooks.py` to add them',
-                 published_from, STATE.repository or "no repository", published_from)
-        STATE.repository = ""
+    STATE.repository, STATE.branch = notebooks.repository(), notebooks.branch()
+    if not notebooks.colab_url(STATE.repository, STATE.branch, "downloads/x.ipynb"):
+        log.info("exec: no Colab links: no GitHub repository known (REPO_URL, or the clone's origin remote)")
+    STATE.install = notebooks.reader_wheel.install_command(config.site_url or "")
     return config
 
 
@@ -430,11 +430,13 @@ def add_page_tools(html: str, page, verified: dict) -> str:
     # mkdocs-jupyter (include_source) copies a notebook page's file into the page's own folder.
     href = Path(notebook).name if notebook == page.file.src_uri else get_relative_url(notebook, page.url)
     links = [f'<a class="md-button" href="{href}" download>Download notebook</a>']
-    colab = notebooks.colab_url(STATE.repository, notebook)
+    colab = notebooks.colab_url(STATE.repository, STATE.branch, notebook)
     if colab:
         links.append(f'<a class="md-button" href="{colab}">Open in Colab</a>')
     tools = (
         f'<div class="page-tools">{" ".join(links)}'
+        f'<p class="install">Outside a clone of this site, first install what the code imports: '
+        f'<code>{html_escape(STATE.install)}</code></p>'
         f'<p class="verified">Verified with TensorFlow {verified["tensorflow"]}, Keras {verified["keras"]} '
         f'on {verified["date"]}.</p></div>'
     )
@@ -565,8 +567,13 @@ NOTEBOOK_MATHJAX = re.compile(
 )
 
 
-def on_post_build(config):  # noqa: ARG001
+def on_post_build(config):
     stop_pending()
+    reader_wheel = notebooks_tool().reader_wheel
+    wheel = Path(config.site_dir) / "downloads" / reader_wheel.wheel_name()
+    wheel.parent.mkdir(parents=True, exist_ok=True)
+    sample = os.environ.get("CNN_TUTORIAL_DATA", SETTING_DEFAULTS["CNN_TUTORIAL_DATA"]) != "full"
+    wheel.write_bytes(reader_wheel.build_wheel(sample=sample))
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "build-report.json").write_text(json.dumps(STATE.report, indent=1), encoding="utf-8")

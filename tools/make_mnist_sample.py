@@ -1,4 +1,4 @@
-"""Build data/mnist-sample.npz: real MNIST digits that work offline, byte for byte reproducible.
+"""Build snippets/sample/mnist-sample.npz: real MNIST digits that work offline, byte for byte reproducible.
 
 x_train, y_train: the first 500 images of each digit in the official training set, in its
                   order, grouped by digit (all 0s, then all 1s, ...): 5,000 images. These are
@@ -54,8 +54,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=os.environ.get("CNN_TUTORIAL_MNIST_DIR"),
                         help="folder with the four official MNIST files (default: $CNN_TUTORIAL_MNIST_DIR)")
-    parser.add_argument("--output", type=Path, default=ROOT / "data" / "mnist-sample.npz",
-                        help="the .npz to write; its checksum goes beside it as .sha256 (default: data/mnist-sample.npz)")
+    parser.add_argument("--output", type=Path, default=ROOT / "snippets" / "sample" / "mnist-sample.npz",
+                        help="the .npz to write; its checksum goes beside it as .sha256 (default: snippets/sample/mnist-sample.npz)")
     args = parser.parse_args()
     if args.source is None:
         parser.error("name the folder with the official MNIST files: --source DIR or CNN_TUTORIAL_MNIST_DIR=DIR")

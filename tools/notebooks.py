@@ -11,84 +11,115 @@ out of date.
 Sources: every page of docs/ with Python blocks, and the notebook-only pages in
 notebooks/*.md (Markdown written like a page, e.g. the whole MNIST workflow).
 The first cell of every notebook sets up what the code needs: in a clone set up
-with `make setup` nothing; elsewhere, e.g. in Colab, it installs this tutorial's
-package from the repository named in pyproject.toml ([tool.cnn-tutorial]).
+with `make setup`, or where the package is installed, nothing; elsewhere (Colab, a
+downloaded notebook) it writes the `snippets` modules the notebook imports beside
+it. So a notebook needs no repository URL, no install and no setting, and it
+cannot go stale: the check below fails when a module it carries has changed.
+Links to other pages become their text: the notebooks are the same for every fork.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import re
+import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
+import nbformat
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exec_hook import FENCE, PYTHON, ROOT, VALUE, python_blocks  # noqa: E402
+import reader_wheel  # noqa: E402
+from exec_hook import FENCE, PYTHON, ROOT, VALUE, python_blocks, snippet_dependencies  # noqa: E402
 
 DOCS = ROOT / "docs"
 CONTAINER = re.compile(r'^(?P<indent>[ \t]*)(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)(?:[ \t]+"(?P<title>[^"]*)")?|===\+?[ \t]+"(?P<tab>[^"]*)")[ \t]*$')
 PAGE_LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?!https?:)(?:\.\./)?(?P<page>[\w/-]+)\.md(?P<anchor>#[^)\s]*)?\)")
 ATTR_LIST = re.compile(r"[ \t]*\{[ \t]*[.#:][^}\n]*\}")
 ABBREVIATION = re.compile(r"^\*\[[^\]]+\]:.*$", re.M)
-
-
-def settings() -> dict:
-    """[tool.cnn-tutorial] of pyproject.toml: `repository`, the GitHub URL of this project."""
-    path = ROOT / "pyproject.toml"
-    if not path.is_file():
-        return {}
-    with open(path, "rb") as file:
-        return tomllib.load(file).get("tool", {}).get("cnn-tutorial", {})
+GITHUB = re.compile(r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?")
 
 
 def repository() -> str:
-    return settings().get("repository", "").rstrip("/")
+    """The GitHub repository the site is published from (https://github.com/OWNER/NAME): the
+    Pages workflow's REPO_URL, else the clone's `origin` remote; "" when neither names one."""
+    url = os.environ.get("REPO_URL", "").strip()
+    if not url:
+        remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True)
+        url = remote.stdout.strip() if remote.returncode == 0 else ""
+    match = GITHUB.fullmatch(url)
+    return f"https://github.com/{match['owner']}/{match['name']}" if match else ""
 
 
-def site_url(repo: str) -> str:
-    """Where GitHub Pages publishes `repo` (https://github.com/OWNER/NAME)."""
-    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+)", repo)
-    return f"https://{match[1].lower()}.github.io/{match[2]}/" if match else ""
+def branch() -> str:
+    """The branch the notebooks are committed on: the Pages workflow's REPO_BRANCH (the ref it
+    runs for), else the clone's current branch."""
+    name = os.environ.get("REPO_BRANCH", "").strip()
+    if not name:
+        head = subprocess.run(["git", "branch", "--show-current"], cwd=ROOT, capture_output=True, text=True)
+        name = head.stdout.strip() if head.returncode == 0 else ""
+    return name
 
 
-def colab_url(repo: str, notebook: str) -> str:
+def colab_url(repo: str, branch_name: str, notebook: str) -> str:
     """Colab opens notebooks straight from a GitHub repository; notebook: path under docs/."""
     match = re.fullmatch(r"https://github\.com/([^/]+/[^/]+)", repo)
-    return f"https://colab.research.google.com/github/{match[1]}/blob/main/docs/{notebook}" if match else ""
+    if not (match and branch_name):
+        return ""
+    return f"https://colab.research.google.com/github/{match[1]}/blob/{branch_name}/docs/{notebook}"
 
 
-def setup_code(repo: str) -> str:
-    lines = [
-        "# Setup: this notebook uses the tutorial's `snippets` package (code and offline data).",
-        "# A clone of the repository set up with `make setup` has it; elsewhere, e.g. in Colab,",
-    ]
-    if repo:
-        lines += [
-            "# this cell installs it, and uses full MNIST (downloaded by Keras) instead of the sample.",
-            "import importlib.util",
-            "import os",
-            "",
-            'if importlib.util.find_spec("snippets") is None:',
-            f'    %pip install --quiet "cnn-tutorial @ git+{repo}"',
-            '    os.environ.setdefault("CNN_TUTORIAL_DATA", "full")',
-        ]
-    else:
-        lines += [
-            "# clone the repository, run `make setup`, and start Jupyter from its .venv.",
-            "import importlib.util",
-            "",
-            'if importlib.util.find_spec("snippets") is None:',
-            '    raise ModuleNotFoundError("this notebook needs the cnn-tutorial repository: clone it and run `make setup`")',
-        ]
-    return "\n".join(lines)
+def helper_files(blocks: list) -> dict[str, str]:
+    """What the notebook's code imports from `snippets`: the modules its blocks include and
+    every module they import, transitively, and the package data those modules name (their
+    stored results, the notes' programs). Not the offline sample (2.5 MB): without it the
+    data is full MNIST, which Keras downloads."""
+    included = {ROOT / t.partition(":")[0] for b in blocks for t in b.targets}
+    modules = snippet_dependencies(included | {ROOT / "snippets" / "__init__.py"})
+    modules = sorted(f for f in modules if f.suffix == ".py")
+    code = "".join(f.read_text(encoding="utf-8") for f in modules)
+    named = (lambda f: f.name in code or (f.parent.name != "snippets" and f.parent.name in code))
+    data = [ROOT / f for f in reader_wheel.package_files(sample=False) if not f.endswith(".py") and named(Path(f))]
+    return {f.relative_to(ROOT).as_posix(): f.read_text(encoding="utf-8") for f in modules + data}
 
 
-def cell(kind: str, text: str) -> dict:
-    lines = text.splitlines(keepends=True)
-    if kind == "markdown":
-        return {"cell_type": "markdown", "metadata": {}, "source": lines}
-    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": lines}
+def literal(text: str) -> str:
+    """`text` as a Python literal a reader can read: a raw triple-quoted string where that
+    holds it exactly, else repr."""
+    if "'''" not in text and not text.endswith(("'", "\\")) and "\r" not in text:
+        return "r'''" + text + "'''"
+    return repr(text)
+
+
+def setup_code(files: dict[str, str]) -> str:
+    """The first code cell: writes the helper modules beside the notebook unless a `snippets`
+    package is installed already (a clone set up with `make setup`, or `pip install`)."""
+    entries = "".join(f"    {name!r}: {literal(text)},\n" for name, text in files.items())
+    return (
+        "#@title Setup: the tutorial's helper modules (run this cell first)\n"
+        "# The code below imports the tutorial's `snippets` package. A clone of its repository has\n"
+        "# it; elsewhere (Colab, a downloaded notebook) this cell writes the modules it needs into\n"
+        "# ./snippets/. Its data is then full MNIST, which Keras downloads (11 MB) the first time.\n"
+        "import importlib.util\n"
+        "from pathlib import Path\n\n"
+        f"FILES = {{\n{entries}}}\n"
+        'found = importlib.util.find_spec("snippets")\n'
+        'if found is None or Path("snippets").resolve() in map(Path, found.submodule_search_locations or []):\n'
+        "    for name, text in FILES.items():\n"
+        "        Path(name).parent.mkdir(parents=True, exist_ok=True)\n"
+        '        Path(name).write_text(text, encoding="utf-8")\n'
+        "    importlib.invalidate_caches()\n"
+    )
+
+
+def cell(kind: str, text: str, **metadata) -> nbformat.NotebookNode:
+    make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+    return make(text, metadata=metadata)
+
+
+# Colab shows the setup cell as its title (a form), Jupyter collapses its code, and the
+# site's notebook pages (mkdocs.yml: mkdocs-jupyter remove_tag_config) leave its code out.
+SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": ["setup"]}
 
 
 def page_link(match: re.Match, base_url: str) -> str:
@@ -125,35 +156,32 @@ def prose(text: str, base_url: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def notebook(markdown: str, page: str, repo: str) -> dict:
+def notebook(markdown: str, page: str) -> nbformat.NotebookNode:
     """The notebook of one page: a setup cell, then the page's prose and code in order."""
-    blocks = iter(python_blocks(markdown, page))
-    base = site_url(repo) or ("../../" if page.startswith("notebooks/") else "")  # the site's notebook pages
-    cells, position = [cell("code", setup_code(repo))], 0
+    blocks = python_blocks(markdown, page)
+    base = "../../" if page.startswith("notebooks/") else ""  # the site's notebook pages link to pages
+    cells, position, code = [cell("code", setup_code(helper_files(blocks)), **SETUP_METADATA)], 0, iter(blocks)
     for fence in FENCE.finditer(markdown):
         if fence["lang"].lower() not in PYTHON:
             continue
         text = prose(markdown[position:fence.start()], base)
         cells += [cell("markdown", text)] if text else []
-        cells.append(cell("code", next(blocks).code))
+        cells.append(cell("code", next(code).code))
         position = fence.end()
     text = prose(markdown[position:], base)
     cells += [cell("markdown", text)] if text else []
-    first = "".join(cells[1]["source"]) if len(cells) > 1 and cells[1]["cell_type"] == "markdown" else ""
+    first = cells[1].source if len(cells) > 1 and cells[1].cell_type == "markdown" else ""
     if first.startswith("# "):  # the title comes before the setup cell
         title, _, rest = first.partition("\n")
         cells[:2] = [cell("markdown", title), cells[0]] + ([cell("markdown", rest.strip())] if rest.strip() else [])
     for number, each in enumerate(cells):
-        each["id"] = f"cell-{number:03d}"  # nbformat 4.5 wants ids; stable ones keep diffs small
-    return {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+        each.id = f"cell-{number:03d}"  # stable ids keep diffs small
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
+    nbformat.validate(nb)
+    return nb
 
 
 def sources() -> dict[str, Path]:
@@ -171,9 +199,9 @@ def notebook_of(page_src: str) -> str:
     return f"downloads/{Path(page_src).stem}.ipynb"
 
 
-def render(path: Path, repo: str) -> str:
+def render(path: Path) -> str:
     page = path.relative_to(ROOT).as_posix()
-    return json.dumps(notebook(path.read_text(encoding="utf-8"), page, repo), indent=1, ensure_ascii=False) + "\n"
+    return nbformat.writes(notebook(path.read_text(encoding="utf-8"), page)) + "\n"
 
 
 def main(argv: list[str]) -> int:
@@ -181,10 +209,10 @@ def main(argv: list[str]) -> int:
     if argv and not check:
         print("usage: python tools/notebooks.py [--check]", file=sys.stderr)
         return 2
-    repo, stale = repository(), []
+    stale = []
     wanted = sources()
     for name, path in wanted.items():
-        target, text = DOCS / name, render(path, repo)
+        target, text = DOCS / name, render(path)
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             stale.append(name)
             if not check:
