@@ -54,10 +54,13 @@ MNIST_DIR ?= $(or $(CNN_TUTORIAL_MNIST_DIR),$(wildcard $(abspath ../shared/data/
 build-full: setup
 	CNN_TUTORIAL_DATA=full CNN_TUTORIAL_MNIST_DIR=$(MNIST_DIR) CNN_TUTORIAL_CACHE=.cache/exec-full \
 		$(BIN)/python -m mkdocs build --strict --site-dir site-full
-	$(BIN)/python tools/prose_numbers.py site-full
+	$(BIN)/python -m tools.prose_numbers site-full
 
-# Test files run in parallel processes, one per core (at most 4), sharing one build of the site.
+# The linter and the formatter's check first (ruff, configured in pyproject.toml); then the test
+# files in parallel processes, one per core (at most 4), sharing one build of the site.
 test: setup browser-tools
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 # Lighthouse scores of the home page, a concept page and the notebook page (a measurement, not a test).
@@ -66,7 +69,7 @@ test: setup browser-tools
 lighthouse: build browser-tools
 	@stamp=tools/lighthouse/node_modules/.installed-$$(cat tools/lighthouse/package.json tools/lighthouse/package-lock.json | cksum | cut -d' ' -f1); \
 	[ -f "$$stamp" ] || { (cd tools/lighthouse && npm ci --no-audit --no-fund --loglevel=error) && touch "$$stamp"; }
-	$(BIN)/python tools/lighthouse.py site
+	$(BIN)/python -m tools.lighthouse site
 
 # Training speed of the notes' CNN in several configurations (stores snippets/training_faster.json).
 bench: setup

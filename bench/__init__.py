@@ -1,8 +1,10 @@
-"""Benchmarks (measurements, not tests): `python -m bench.training`, `python -m bench.site_build`.
+"""Benchmarks (measurements, not tests): `python -m bench.training`, `python -m bench.site_build`,
+`python -m bench.ci`.
 
 Results are stored as JSON: the training benchmark's in snippets/training_faster.json
-(the page docs/training_faster.md reads it), the site build's in bench/results/; the
-README's "Benchmarks" section shows both. Both describe the machine the same way.
+(the page docs/training_faster.md reads it), the others' in bench/results/; bench/README.md
+shows them all, generated from those files by `python -m bench.report`. All describe the
+machine the same way.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ def machine_info() -> dict:
     import keras
     import tensorflow as tf
 
+    from snippets.mnist_training import cpu_name  # the training page names its machine the same way
+
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    model = next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith("model name")),
-                 platform.processor() or platform.machine())
-    flags = set(next((l.split(":", 1)[1].split() for l in cpuinfo.splitlines() if l.startswith("flags")), []))
+    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), []))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu": model,
+        "cpu": cpu_name(),
         "cores": cores,
         "instruction_sets": sorted(flags & {"avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}),
         "bf16_hardware": bool(flags & {"avx512_bf16", "amx_bf16"}),

@@ -69,8 +69,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     revisions = {}
     for label, revision in (("before", args.before), ("after", args.after)):
-        revision = subprocess.run(["git", "rev-parse", "--short", revision], cwd=ROOT, check=True,
-                                  capture_output=True, text=True).stdout.strip()
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", revision], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.strip()
         with tempfile.TemporaryDirectory(prefix=f"ci-bench-{label}-") as folder:
             revisions[label] = {"revision": revision, "seconds": run_ci(revision, Path(folder))}
     table = ratio_table(revisions["before"]["seconds"], revisions["after"]["seconds"])

@@ -72,7 +72,7 @@ def matmul_rate(sizes=(2048, 4096), repeats=5) -> dict:
     best = {"flops_per_second": 0.0}
     for n in sizes:
         a, b = tf.random.normal((n, n), seed=1), tf.random.normal((n, n), seed=2)
-        product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))  # a scalar: no copy out
+        product = tf.function(lambda a=a, b=b: tf.reduce_sum(tf.matmul(a, b)))  # a scalar: no copy out
         product().numpy()
         for _ in range(repeats):
             start = time.perf_counter()
@@ -100,8 +100,13 @@ def load_data() -> Data:
     from snippets.training_faster import load_full_size
 
     x_train, y_train, x_test, y_test, description = load_full_size()
-    return Data(scale_pixels(x_train), one_hot(y_train.astype("int64")),
-                scale_pixels(x_test), one_hot(y_test.astype("int64")), description)
+    return Data(
+        scale_pixels(x_train),
+        one_hot(y_train.astype("int64")),
+        scale_pixels(x_test),
+        one_hot(y_test.astype("int64")),
+        description,
+    )
 
 
 # ---------------------------------------------------------------- one configuration
@@ -129,10 +134,15 @@ def steady_images_per_second(ends, sizes, warmup) -> float:
     something else on the machine do not count. ends: time each step ended; sizes:
     images in each step (a smaller last batch is left out)."""
     if len(ends) != len(sizes) or len(ends) <= warmup + 1:
-        raise ValueError(f"need more than {warmup + 1} timed steps and one size per step, "
-                         f"got {len(ends)} times and {len(sizes)} sizes")
-    steps = [(size, end - before) for size, end, before in zip(sizes[warmup + 1:], ends[warmup + 1:], ends[warmup:])
-             if size == max(sizes)]
+        raise ValueError(
+            f"need more than {warmup + 1} timed steps and one size per step, "
+            f"got {len(ends)} times and {len(sizes)} sizes"
+        )
+    steps = [
+        (size, end - before)
+        for size, end, before in zip(sizes[warmup + 1 :], ends[warmup + 1 :], ends[warmup:])
+        if size == max(sizes)
+    ]
     rates = sorted(size / seconds for size, seconds in steps)
     return rates[len(rates) // 2]
 
@@ -156,7 +166,13 @@ def run_config(config: Config, data: Data, *, epochs=1, images=None, seed=0) -> 
     finally:
         keras.mixed_precision.set_global_policy("float32")
     rate = scaled_learning_rate(config.batch_size, config.lr_rule) if config.lr_rule else 1e-3
-    if (config.batch_size, config.tf_data, config.xla, config.lr_rule, config.precision) == (128, False, False, None, "float32"):
+    if (config.batch_size, config.tf_data, config.xla, config.lr_rule, config.precision) == (
+        128,
+        False,
+        False,
+        None,
+        "float32",
+    ):
         # the notes' code as written (with or without thread settings)
         compile_model(model)
     else:
@@ -164,8 +180,13 @@ def run_config(config: Config, data: Data, *, epochs=1, images=None, seed=0) -> 
     timer = StepTimer()
     start = time.perf_counter()
     if config.tf_data:
-        model.fit(make_dataset(x, y, config.batch_size, shuffle_seed=seed), epochs=epochs, verbose=0, callbacks=[timer],
-                  shuffle=False)  # the pipeline shuffles
+        model.fit(
+            make_dataset(x, y, config.batch_size, shuffle_seed=seed),
+            epochs=epochs,
+            verbose=0,
+            callbacks=[timer],
+            shuffle=False,
+        )  # the pipeline shuffles
     else:
         model.fit(x, y, batch_size=config.batch_size, epochs=epochs, verbose=0, callbacks=[timer])
     seconds = time.perf_counter() - start
@@ -196,8 +217,17 @@ def run_in_child(config: Config, epochs: int, images: int | None) -> dict:
     """The same run in a fresh Python, whose first act is to set the thread counts."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "result.json"
-        command = [sys.executable, "-m", "bench.training", "--child", config.name, "--epochs", str(epochs),
-                   "--out", str(out)] + (["--images", str(images)] if images else [])
+        command = [
+            sys.executable,
+            "-m",
+            "bench.training",
+            "--child",
+            config.name,
+            "--epochs",
+            str(epochs),
+            "--out",
+            str(out),
+        ] + (["--images", str(images)] if images else [])
         subprocess.run(command, check=True, cwd=Path(__file__).resolve().parent.parent)
         return json.loads(out.read_text())
 
@@ -233,9 +263,13 @@ def profile_step(data: Data, base_images_per_second: float, batch_size=128, repe
 
     hidden = model.get_layer("hidden").kernel
     inputs, grads = tf.random.normal((batch_size, 3136)), tf.random.normal((batch_size, 1024))
-    gemms = tf.function(lambda: tf.reduce_sum(tf.matmul(inputs, hidden))  # forward
-                        + tf.reduce_sum(tf.matmul(inputs, grads, transpose_a=True))  # weight gradient
-                        + tf.reduce_sum(tf.matmul(grads, hidden, transpose_b=True)))  # input gradient
+    gemms = tf.function(
+        lambda: (
+            tf.reduce_sum(tf.matmul(inputs, hidden))  # forward
+            + tf.reduce_sum(tf.matmul(inputs, grads, transpose_a=True))  # weight gradient
+            + tf.reduce_sum(tf.matmul(grads, hidden, transpose_b=True))
+        )
+    )  # input gradient
     gemm_ms = best_ms(lambda: gemms().numpy())
 
     adam = keras.optimizers.Adam()
@@ -272,8 +306,9 @@ def add_ratios(results: dict) -> dict:
     for c in configs:
         c["speedup"] = c["images_per_second"] / base["images_per_second"]
         c["epoch_time_ratio"] = c["epoch_seconds"] / base["epoch_seconds"] if c["epoch_seconds"] else None
-        c["accuracy_points"] = (100 * (c["test_accuracy"] - base["test_accuracy"])
-                                if c["test_accuracy"] is not None else None)
+        c["accuracy_points"] = (
+            100 * (c["test_accuracy"] - base["test_accuracy"]) if c["test_accuracy"] is not None else None
+        )
         c["flops_per_second"] = c["images_per_second"] * training
         c["matmul_fraction"] = c["flops_per_second"] / results["matmul"]["flops_per_second"]
     fair = [c for c in configs if c["accuracy_points"] is not None and c["accuracy_points"] >= -SAME_ACCURACY_POINTS]
@@ -293,8 +328,11 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=None, help="train on the first N images only (a quick try)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"where to write the JSON (default {RESULTS})")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # run one configuration (thread settings)
-    parser.add_argument("--recompute", action="store_true",
-                        help="measure nothing: derive the ratios, best and goals again from the raw numbers in --out")
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="measure nothing: derive the ratios, best and goals again from the raw numbers in --out",
+    )
     args = parser.parse_args(argv)
 
     if args.recompute:
@@ -348,10 +386,15 @@ def main(argv=None) -> int:
         accuracy = f"{result['test_accuracy']:.4f}" if result["test_accuracy"] is not None else "-"
         print(f"{config.name:34}{result['images_per_second']:7.0f} img/s  test accuracy {accuracy}", flush=True)
     control = run_config(Config("baseline again, as a control", short=True), data, images=args.images)
-    results["control"] = {"images_per_second": control["images_per_second"],
-                          "of_baseline": control["images_per_second"] / results["configs"][0]["images_per_second"]}
-    print(f"control: the baseline again, {SHORT_STEPS} steps: {results['control']['of_baseline']:.2f}x the first "
-          "measurement (far from 1: something else used the CPU during the run)", flush=True)
+    results["control"] = {
+        "images_per_second": control["images_per_second"],
+        "of_baseline": control["images_per_second"] / results["configs"][0]["images_per_second"],
+    }
+    print(
+        f"control: the baseline again, {SHORT_STEPS} steps: {results['control']['of_baseline']:.2f}x the first "
+        "measurement (far from 1: something else used the CPU during the run)",
+        flush=True,
+    )
     again = matmul_rate()  # the best of the start and the end: the limit, not a disturbed moment
     if again["flops_per_second"] > results["matmul"]["flops_per_second"]:
         results["matmul"] = again
@@ -364,8 +407,10 @@ def main(argv=None) -> int:
 
     print(results_table(results))
     best = next(c for c in results["configs"] if c["name"] == results["best"])
-    print(f"best at the same accuracy: {best['name']}: epoch {best['epoch_time_ratio']:.2f}x the baseline's time, "
-          f"{best['matmul_fraction']:.0%} of the matmul rate; total {results['seconds_total']:.0f} s")
+    print(
+        f"best at the same accuracy: {best['name']}: epoch {best['epoch_time_ratio']:.2f}x the baseline's time, "
+        f"{best['matmul_fraction']:.0%} of the matmul rate; total {results['seconds_total']:.0f} s"
+    )
     write_results(results, args.out)
     return 0
 

@@ -11,11 +11,12 @@ the result has the input's shape and dtype float64.
 import numpy as np
 
 
-def as_real_array(x):
-    """x as a float64 array; a clear error for text, complex numbers or None."""
+def as_real_array(x, name=None):
+    """x as a float64 array; a clear error for text, complex numbers or None, naming x `name` if given."""
     array = np.asarray(x)
     if array.dtype.kind not in "biuf":
-        raise ValueError(f"expected real numbers (a number or an array of them), got dtype {array.dtype}")
+        expected = f"{name} must hold real numbers" if name else "expected real numbers (a number or an array of them)"
+        raise ValueError(f"{expected}, got dtype {array.dtype}")
     return array.astype(np.float64)
 
 
@@ -60,6 +61,8 @@ def tanh_grad(x):
 def relu_grad(x):
     """1 where x > 0, else 0 (at exactly 0 we use 0, as TensorFlow does)."""
     return (as_real_array(x) > 0).astype(np.float64)
+
+
 # --8<-- [end:numpy]
 
 
@@ -70,6 +73,8 @@ def leaky_relu(x, negative_slope=0.2):
         raise ValueError(f"negative_slope must be >= 0, got {negative_slope}")
     x = as_real_array(x)
     return np.where(x > 0, x, negative_slope * x)
+
+
 # --8<-- [end:exercise]
 
 
@@ -85,9 +90,11 @@ if __name__ == "__main__":
     import keras
 
     x = np.linspace(-6, 6, 1001)
-    for ours, theirs in [(sigmoid, keras.activations.sigmoid),
-                         (tanh, keras.activations.tanh),
-                         (relu, keras.activations.relu)]:
+    for ours, theirs in [
+        (sigmoid, keras.activations.sigmoid),
+        (tanh, keras.activations.tanh),
+        (relu, keras.activations.relu),
+    ]:
         difference = np.max(np.abs(ours(x) - keras.ops.convert_to_numpy(theirs(x))))
         print(f"{ours.__name__:8} largest |NumPy - Keras| on {x.size} points: {difference:.1e}")
     # --8<-- [end:keras]
@@ -96,9 +103,11 @@ if __name__ == "__main__":
     import tensorflow as tf
 
     x = np.linspace(-6, 6, 1001)
-    for derivative, activation in [(sigmoid_grad, keras.activations.sigmoid),
-                                   (tanh_grad, keras.activations.tanh),
-                                   (relu_grad, keras.activations.relu)]:
+    for derivative, activation in [
+        (sigmoid_grad, keras.activations.sigmoid),
+        (tanh_grad, keras.activations.tanh),
+        (relu_grad, keras.activations.relu),
+    ]:
         inputs = tf.constant(x)
         with tf.GradientTape() as tape:
             tape.watch(inputs)

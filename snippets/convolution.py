@@ -10,13 +10,8 @@ kernels ``(kernel_height, kernel_width, in_channels, out_channels)``.
 # --8<-- [start:notes-data]
 import numpy as np
 
-IMAGE = np.array([[3, 0, 2, 2],
-                  [1, 0, 3, 1],
-                  [3, 2, 2, 0],
-                  [1, 2, 2, 1]])
-VERTICAL_EDGE = np.array([[-1, 0, 1],
-                          [-2, 0, 2],
-                          [-1, 0, 1]])  # the Sobel filter: right column minus left column
+IMAGE = np.array([[3, 0, 2, 2], [1, 0, 3, 1], [3, 2, 2, 0], [1, 2, 2, 1]])
+VERTICAL_EDGE = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])  # the Sobel filter: right column minus left column
 # --8<-- [end:notes-data]
 
 
@@ -46,8 +41,10 @@ def check_conv_inputs(images, kernels, bias, stride, padding):
     if kernels.ndim != 4:
         raise ValueError(f"kernels must be 4-D (height, width, in_channels, out_channels), got shape {kernels.shape}")
     if images.shape[3] != kernels.shape[2]:
-        raise ValueError(f"images have {images.shape[3]} channels but kernels expect {kernels.shape[2]} "
-                         f"(kernels.shape[2] must equal images.shape[3])")
+        raise ValueError(
+            f"images have {images.shape[3]} channels but kernels expect {kernels.shape[2]} "
+            f"(kernels.shape[2] must equal images.shape[3])"
+        )
     bias = np.zeros(kernels.shape[3]) if bias is None else np.asarray(bias, dtype=np.float64)
     if bias.shape != (kernels.shape[3],):
         raise ValueError(f"bias must have shape ({kernels.shape[3]},), one per filter, got {bias.shape}")
@@ -75,9 +72,11 @@ def conv2d(images, kernels, bias=None, stride=1, padding="valid"):
     out = np.empty((n, out_h, out_w, c_out))
     for i in range(out_h):
         for j in range(out_w):
-            window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]  # (n, kh, kw, c_in)
+            window = x[:, i * stride : i * stride + kh, j * stride : j * stride + kw, :]  # (n, kh, kw, c_in)
             out[:, i, j, :] = np.tensordot(window, w, axes=3)  # sum over kh, kw, c_in -> (n, c_out)
     return out + b
+
+
 # --8<-- [end:numpy]
 
 
@@ -93,6 +92,8 @@ def correlate2d(image, kernel, padding="valid"):
 def convolve2d(image, kernel, padding="valid"):
     """The textbook convolution: turn the kernel by 180 degrees, then correlate."""
     return correlate2d(image, np.flip(kernel), padding)
+
+
 # --8<-- [end:two-d]
 
 
@@ -109,14 +110,15 @@ def conv2d_shape_and_params(input_shape, filters, kernel_size, stride=1, padding
         raise ValueError(f"a {kh}x{kw} kernel does not fit in a {h}x{w} input with padding {padding!r}")
     params = (kh * kw * c + 1) * filters  # one weight per pixel of the window in every channel, plus a bias
     return (out_h, out_w, filters), params
+
+
 # --8<-- [end:exercise]
 
 
 if __name__ == "__main__":
     # --8<-- [start:notes]
     # slide the 3x3 filter over the 4x4 image: 2 x 2 positions, each a sum of 9 products
-    result = np.array([[np.sum(IMAGE[i:i + 3, j:j + 3] * VERTICAL_EDGE) for j in range(2)]
-                       for i in range(2)])
+    result = np.array([[np.sum(IMAGE[i : i + 3, j : j + 3] * VERTICAL_EDGE) for j in range(2)] for i in range(2)])
     print(result)
 
     window = IMAGE[1:4, 1:4]  # the bottom-right 3x3 patch, which gives d
@@ -160,10 +162,12 @@ if __name__ == "__main__":
 
     rng = np.random.default_rng(0)
     print("images           kernels        stride  padding  output           max |ours - Conv2D|, |ours - tf.nn|")
-    for shape, kernel_shape, stride, padding in [((2, 8, 8, 1), (3, 3, 1, 4), 1, "valid"),
-                                                 ((2, 8, 8, 1), (3, 3, 1, 4), 1, "same"),
-                                                 ((3, 9, 7, 3), (5, 4, 3, 2), 2, "same"),
-                                                 ((1, 28, 28, 16), (3, 3, 16, 8), 2, "valid")]:
+    for shape, kernel_shape, stride, padding in [
+        ((2, 8, 8, 1), (3, 3, 1, 4), 1, "valid"),
+        ((2, 8, 8, 1), (3, 3, 1, 4), 1, "same"),
+        ((3, 9, 7, 3), (5, 4, 3, 2), 2, "same"),
+        ((1, 28, 28, 16), (3, 3, 16, 8), 2, "valid"),
+    ]:
         images = rng.uniform(-1, 1, size=shape).astype(np.float32)
         kernels = rng.uniform(-1, 1, size=kernel_shape).astype(np.float32)
         bias = rng.uniform(-1, 1, size=kernel_shape[3]).astype(np.float32)
@@ -191,6 +195,7 @@ if __name__ == "__main__":
 
     # --8<-- [start:filters]
     import matplotlib.pyplot as plt
+
     from snippets.data import load_mnist
 
     data = load_mnist()
@@ -198,10 +203,12 @@ if __name__ == "__main__":
     digit = data.x_test[0] / 255.0  # the first test image, scaled to [0, 1]
     print("first test image, label", data.y_test[0], "shape", digit.shape)
 
-    filters = {"vertical edge": VERTICAL_EDGE,
-               "horizontal edge": VERTICAL_EDGE.T,
-               "blur": np.ones((3, 3)) / 9,
-               "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])}
+    filters = {
+        "vertical edge": VERTICAL_EDGE,
+        "horizontal edge": VERTICAL_EDGE.T,
+        "blur": np.ones((3, 3)) / 9,
+        "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    }
     kernels = np.stack(list(filters.values()), axis=-1)[:, :, None, :]  # (3, 3, 1, 4): four filters at once
     responses = conv2d(digit[None, :, :, None], kernels, padding="same")[0]  # (28, 28, 4)
 
@@ -223,10 +230,12 @@ if __name__ == "__main__":
     # --8<-- [end:filters]
 
     # --8<-- [start:errors]
-    for bad_call in [lambda: conv2d(np.zeros((28, 28)), kernels),
-                     lambda: conv2d(np.zeros((1, 28, 28, 3)), kernels),
-                     lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, stride=0),
-                     lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, padding="full")]:
+    for bad_call in [
+        lambda: conv2d(np.zeros((28, 28)), kernels),
+        lambda: conv2d(np.zeros((1, 28, 28, 3)), kernels),
+        lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, stride=0),
+        lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, padding="full"),
+    ]:
         try:
             bad_call()
         except ValueError as error:

@@ -57,12 +57,14 @@ def read_idx(path, raw=None):
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
         raise ValueError(f"{path}: not an IDX file (expected 0x00 0x00, a type code and a rank, got {raw[:4]!r})")
     rank = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
     dtype = np.dtype(IDX_TYPES[raw[2]])
     start = 4 + 4 * rank
     if len(raw) - start != int(np.prod(shape)) * dtype.itemsize:
-        raise ValueError(f"{path}: header says shape {shape} of {dtype}, but {len(raw) - start:,} bytes "
-                         "of data follow (truncated or damaged)")
+        raise ValueError(
+            f"{path}: header says shape {shape} of {dtype}, but {len(raw) - start:,} bytes "
+            "of data follow (truncated or damaged)"
+        )
     return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -140,8 +142,10 @@ def load_mnist(source: str | None = None, *, path: str | os.PathLike[str] | None
     if source == "full":
         folder = os.environ.get("CNN_TUTORIAL_MNIST_DIR")
         return _load_official_files(Path(folder)) if folder else _load_full()
-    raise ValueError(f"unknown MNIST source {source!r}: use 'sample' (offline, the default) or 'full' "
-                     "(keras.datasets.mnist), e.g. CNN_TUTORIAL_DATA=full")
+    raise ValueError(
+        f"unknown MNIST source {source!r}: use 'sample' (offline, the default) or 'full' "
+        "(keras.datasets.mnist), e.g. CNN_TUTORIAL_DATA=full"
+    )
 
 
 def _load_sample(path: Path) -> MnistData:
@@ -151,8 +155,9 @@ def _load_sample(path: Path) -> MnistData:
             raise FileNotFoundError(f"MNIST sample file {file} is missing: {FIX}")
     expected = checksum.read_text().split()[0]
     if (actual := hashlib.sha256(path.read_bytes()).hexdigest()) != expected:
-        raise SampleDataError(f"MNIST sample {path} is corrupt (SHA-256 {actual}, "
-                              f"expected {expected} from {checksum.name}): {FIX}")
+        raise SampleDataError(
+            f"MNIST sample {path} is corrupt (SHA-256 {actual}, expected {expected} from {checksum.name}): {FIX}"
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             x_train, y_train, x_test, y_test = (npz[k] for k in ("x_train", "y_train", "x_test", "y_test"))
@@ -160,16 +165,20 @@ def _load_sample(path: Path) -> MnistData:
         raise SampleDataError(f"MNIST sample {path} cannot be read ({e}): {FIX}") from e
     for x, y in ((x_train, y_train), (x_test, y_test)):
         if x.dtype != np.uint8 or y.dtype != np.uint8 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
-            raise SampleDataError(f"MNIST sample {path} has images {x.shape} {x.dtype} and labels "
-                                  f"{y.shape} {y.dtype}, expected (n, 28, 28) and (n,) uint8: {FIX}")
+            raise SampleDataError(
+                f"MNIST sample {path} has images {x.shape} {x.dtype} and labels "
+                f"{y.shape} {y.dtype}, expected (n, 28, 28) and (n,) uint8: {FIX}"
+            )
     shown = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path
     return MnistData(x_train, y_train, x_test, y_test, "sample", f"MNIST offline sample ({shown})")
 
 
 def read_official_file(folder: Path, name: str) -> np.ndarray:
     """One official MNIST file from `folder`, gzipped or not, checked before it is used."""
-    fix = (f"put the official {name}.gz (or {name}) in {folder}, checked with `gunzip -c FILE | md5sum` "
-           f"against {OFFICIAL_MD5[name]}, or unset CNN_TUTORIAL_MNIST_DIR to download MNIST with Keras")
+    fix = (
+        f"put the official {name}.gz (or {name}) in {folder}, checked with `gunzip -c FILE | md5sum` "
+        f"against {OFFICIAL_MD5[name]}, or unset CNN_TUTORIAL_MNIST_DIR to download MNIST with Keras"
+    )
     found = [folder / f"{name}.gz", folder / name]
     path = next((p for p in found if p.is_file()), None)
     if path is None:
@@ -183,8 +192,10 @@ def read_official_file(folder: Path, name: str) -> np.ndarray:
     except ValueError as e:
         raise MnistFileError(f"MNIST file {path} is damaged: {e}. Fix: {fix}") from e
     if (md5 := hashlib.md5(raw).hexdigest()) != OFFICIAL_MD5[name]:
-        raise MnistFileError(f"MNIST file {path} is not the official {name}: its content has MD5 {md5}, "
-                             f"expected {OFFICIAL_MD5[name]}. Fix: {fix}")
+        raise MnistFileError(
+            f"MNIST file {path} is not the official {name}: its content has MD5 {md5}, "
+            f"expected {OFFICIAL_MD5[name]}. Fix: {fix}"
+        )
     return array
 
 

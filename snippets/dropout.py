@@ -10,13 +10,7 @@ Dense layer or (batch, height, width, channels) after a convolution.
 # --8<-- [start:numpy]
 import numpy as np
 
-
-def as_real_array(x):
-    """x as a float64 array; a clear error for text, complex numbers or None."""
-    array = np.asarray(x)
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"expected real numbers (a number or an array of them), got dtype {array.dtype}")
-    return array.astype(np.float64)
+from snippets.activations import as_real_array  # as on the activations page: float64, or a clear ValueError
 
 
 def check_rate(rate):
@@ -47,6 +41,8 @@ def dropout(x, rate, training=False, rng=None):
     if not training:
         return x
     return np.where(keep_mask(x.shape, rate, rng), x / (1 - rate), 0.0)
+
+
 # --8<-- [end:numpy]
 
 
@@ -74,14 +70,16 @@ def mlp(input_rate, hidden_rate):
     407,050 weights for 1,000 images: plenty of room to memorize them. 0.2 on the pixels and
     0.5 on the hidden units are the rates of the dropout paper's MNIST networks.
     """
-    return keras.Sequential([
-        keras.Input(shape=(28, 28)),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(input_rate, seed=1),
-        keras.layers.Dense(512, activation="relu"),
-        keras.layers.Dropout(hidden_rate, seed=2),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(input_rate, seed=1),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(hidden_rate, seed=2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def train(input_rate, hidden_rate, train_set, val_set, epochs=30):
@@ -96,6 +94,8 @@ def train(input_rate, hidden_rate, train_set, val_set, epochs=30):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(*train_set, epochs=epochs, batch_size=128, validation_data=val_set, verbose=0)
     return history.history, model.evaluate(*train_set, verbose=0)
+
+
 # --8<-- [end:experiment]
 
 
@@ -112,6 +112,8 @@ def old_dropout(x, rate, training=False, rng=None):
     if not training:
         return x * (1 - rate)
     return np.where(keep_mask(x.shape, rate, rng), x, 0.0)
+
+
 # --8<-- [end:exercise]
 
 
@@ -136,8 +138,10 @@ if __name__ == "__main__":
     layer = keras.layers.Dropout(rate, seed=0)
     outputs = {
         "NumPy": (dropout(x, rate), dropout(x, rate, training=True, rng=np.random.default_rng(0))),
-        "Keras": (keras.ops.convert_to_numpy(layer(x, training=False)),
-                  keras.ops.convert_to_numpy(layer(x, training=True))),
+        "Keras": (
+            keras.ops.convert_to_numpy(layer(x, training=False)),
+            keras.ops.convert_to_numpy(layer(x, training=True)),
+        ),
     }
     sd_fraction = np.sqrt(rate * (1 - rate) / n)  # binomial
     sd_mean = np.sqrt(np.sum(x.astype(np.float64) ** 2) * rate / (1 - rate)) / n
@@ -145,8 +149,9 @@ if __name__ == "__main__":
     print(f"{'':38}{'NumPy':>9}{'Keras':>9}")
     rows = {
         "inference: output == x": lambda inference, y: str(np.array_equal(inference, x)),
-        "training: every value 0 or x/(1-rate)": lambda inference, y: str(bool(
-            np.all((y == 0) | np.isclose(y, x / (1 - rate), rtol=1e-6, atol=0)))),
+        "training: every value 0 or x/(1-rate)": lambda inference, y: str(
+            bool(np.all((y == 0) | np.isclose(y, x / (1 - rate), rtol=1e-6, atol=0)))
+        ),
         f"fraction dropped (sd {sd_fraction:.4f})": lambda inference, y: f"{np.mean(y == 0):.4f}",
         f"mean of output (x: {x.mean():.4f}, sd {sd_mean:.4f})": lambda inference, y: f"{y.mean():.4f}",
     }
@@ -160,19 +165,28 @@ if __name__ == "__main__":
     data = load_mnist()
     print(data)
     train_set, val_set = small_mnist(data)
-    print(f"training on {len(train_set[0]):,} shuffled training images, "
-          f"validating on the first {len(val_set[0]):,} test images")
-    runs = {"no dropout": train(0.0, 0.0, train_set, val_set),
-            "dropout 0.2 + 0.5": train(0.2, 0.5, train_set, val_set)}
+    print(
+        f"training on {len(train_set[0]):,} shuffled training images, "
+        f"validating on the first {len(val_set[0]):,} test images"
+    )
+    runs = {"no dropout": train(0.0, 0.0, train_set, val_set), "dropout 0.2 + 0.5": train(0.2, 0.5, train_set, val_set)}
     final = {}  # per model, the numbers of the table
     print(f"{'model':19}{'train acc':>10}{'val acc':>9}{'gap':>7}{'train loss':>12}{'val loss':>10}{'best epoch':>12}")
     for name, (history, (train_loss, train_accuracy)) in runs.items():
         val_accuracy, val_loss = history["val_accuracy"][-1], history["val_loss"][-1]
         best_epoch = int(np.argmin(history["val_loss"])) + 1  # the epoch after which val loss was lowest
-        final[name] = {"train acc": train_accuracy, "val acc": val_accuracy, "gap": train_accuracy - val_accuracy,
-                       "train loss": train_loss, "val loss": val_loss, "best epoch": best_epoch}
-        print(f"{name:19}{train_accuracy:10.3f}{val_accuracy:9.3f}{train_accuracy - val_accuracy:7.3f}"
-              f"{train_loss:12.3f}{val_loss:10.3f}{best_epoch:12}")
+        final[name] = {
+            "train acc": train_accuracy,
+            "val acc": val_accuracy,
+            "gap": train_accuracy - val_accuracy,
+            "train loss": train_loss,
+            "val loss": val_loss,
+            "best epoch": best_epoch,
+        }
+        print(
+            f"{name:19}{train_accuracy:10.3f}{val_accuracy:9.3f}{train_accuracy - val_accuracy:7.3f}"
+            f"{train_loss:12.3f}{val_loss:10.3f}{best_epoch:12}"
+        )
     # --8<-- [end:run-experiment]
 
     # --8<-- [start:plot]
@@ -207,7 +221,8 @@ if __name__ == "__main__":
         rng = np.random.default_rng(0)
         mean = np.mean([f(h, 0.5, training=True, rng=rng) for _ in range(10_000)], axis=0)
         print(f"{f.__name__:12} mean of 10,000 training passes {mean.round(2)}, inference {f(h, 0.5)}")
-    same_mask = np.allclose(old_dropout(h, 0.5, True, np.random.default_rng(7)) / (1 - 0.5),
-                            dropout(h, 0.5, True, np.random.default_rng(7)))
+    same_mask = np.allclose(
+        old_dropout(h, 0.5, True, np.random.default_rng(7)) / (1 - 0.5), dropout(h, 0.5, True, np.random.default_rng(7))
+    )
     print("same mask: old / (1 - rate) equals inverted:", same_mask)
     # --8<-- [end:solution]

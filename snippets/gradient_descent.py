@@ -94,6 +94,8 @@ def make_test_results(n, seed=0):
     y = (rng.random(check_count(n, "n")) < 0.5).astype(np.float64)
     X = rng.normal(size=(n, 2)) + np.where(y[:, None] == 1, 6.0, 4.0)
     return X, y
+
+
 # --8<-- [end:loss]
 
 
@@ -137,6 +139,8 @@ def gradient_descent(slope, x0, learning_rate, steps, noise=0.0, seed=0):
         x = x - learning_rate * (gradient + noise * rng.normal(size=x.shape))
         path.append(x)
     return np.array(path)
+
+
 # --8<-- [end:descent]
 
 
@@ -160,11 +164,13 @@ def minibatch_sgd(gradients, params, X, y, learning_rate, epochs, batch_size, sh
     for _ in range(epochs):
         order = rng.permutation(len(y)) if shuffle else np.arange(len(y))
         for start in range(0, len(y), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             grads = gradients(params, X[batch], y[batch])
             params = {name: value - learning_rate * grads[name] for name, value in params.items()}
         history.append(params)
     return history
+
+
 # --8<-- [end:sgd]
 
 
@@ -173,8 +179,10 @@ def check_network(params, n_inputs):
     """W1 (D, H), b1 (H,), W2 (H, 1), b2 (1,) as float64: the weights of Dense(H) then Dense(1)."""
     W1 = params.get("W1") if isinstance(params, dict) else None
     if np.ndim(W1) != 2:
-        raise ValueError(f"params['W1'] must have shape (inputs, hidden units) = ({n_inputs}, H), "
-                         f"got {'nothing' if W1 is None else np.shape(W1)}")
+        raise ValueError(
+            f"params['W1'] must have shape (inputs, hidden units) = ({n_inputs}, H), "
+            f"got {'nothing' if W1 is None else np.shape(W1)}"
+        )
     hidden = np.shape(W1)[1]
     return check_params(params, {"W1": (n_inputs, hidden), "b1": (hidden,), "W2": (hidden, 1), "b2": (1,)})
 
@@ -185,8 +193,12 @@ def init_network(n_inputs=2, n_hidden=2, seed=0):
     The weights must be random: hidden units that start equal get equal gradients and stay twins.
     """
     rng = np.random.default_rng(seed)
-    return {"W1": rng.normal(size=(n_inputs, n_hidden)), "b1": np.zeros(n_hidden),
-            "W2": rng.normal(size=(n_hidden, 1)), "b2": np.zeros(1)}
+    return {
+        "W1": rng.normal(size=(n_inputs, n_hidden)),
+        "b1": np.zeros(n_hidden),
+        "W2": rng.normal(size=(n_hidden, 1)),
+        "b2": np.zeros(1),
+    }
 
 
 def forward(params, X):
@@ -215,6 +227,8 @@ def make_wedge(n, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-2, 2, size=(check_count(n, "n"), 2))
     return X, ((X[:, 1] > X[:, 0]) & (X[:, 1] > -X[:, 0])).astype(np.float64)
+
+
 # --8<-- [end:network]
 
 
@@ -236,6 +250,8 @@ def network_gradients(params, X, y):
     dW1 = X.T @ du  # (D, H) dE/dw_ij = dE/du_j * x_i
     db1 = du.sum(axis=0)  # (H,)   dE/db_j = dE/du_j * 1
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
 # --8<-- [end:backprop]
 
 
@@ -267,6 +283,8 @@ def relative_difference(grads, reference):
     a = np.concatenate([np.ravel(grads[name]) for name in sorted(reference)])
     b = np.concatenate([np.ravel(reference[name]) for name in sorted(reference)])
     return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
 # --8<-- [end:numerical]
 
 
@@ -281,6 +299,8 @@ def relu_network_gradients(params, X, y):
     dv = (p - y) / len(y)
     du = dv[:, None] * W2[:, 0] * (u > 0)  # the only change: ReLU's derivative instead of 1 - z^2
     return {"W1": X.T @ du, "b1": du.sum(axis=0), "W2": z.T @ dv[:, None], "b2": dv.sum(keepdims=True)}
+
+
 # --8<-- [end:exercise]
 
 
@@ -301,20 +321,26 @@ if __name__ == "__main__":
     # --8<-- [end:people]
 
     # --8<-- [start:likelihood]
-    for name, params in [("w = 0, b = 0", {"w": np.zeros(2), "b": 0.0}),
-                         ("line x1 + x2 = 10", {"w": np.ones(2), "b": -10.0})]:
+    for name, params in [
+        ("w = 0, b = 0", {"w": np.zeros(2), "b": 0.0}),
+        ("line x1 + x2 = 10", {"w": np.ones(2), "b": -10.0}),
+    ]:
         p = sigmoid(X @ params["w"] + params["b"])  # P(infected) for each person
         p_true = np.where(y == 1, p, 1 - p)  # the probability given to what really happened
         E = -np.sum(np.log(p_true))
-        print(f"{name:17}: P = product = {np.prod(p_true):.3g}, E = -sum(log) = {E:8.2f}, "
-              f"E / N = {neuron_loss(params, X, y):.4f}")
+        print(
+            f"{name:17}: P = product = {np.prod(p_true):.3g}, E = -sum(log) = {E:8.2f}, "
+            f"E / N = {neuron_loss(params, X, y):.4f}"
+        )
     # --8<-- [end:likelihood]
 
     # --8<-- [start:loss-keras]
     params = {"w": np.ones(2), "b": -10.0}
     logits = X @ params["w"] + params["b"]
-    print(f"Keras BinaryCrossentropy: {float(bce(y, logits)):.4f}, ours: {neuron_loss(params, X, y):.4f}, "
-          f"difference {abs(float(bce(y, logits)) - neuron_loss(params, X, y)):.1e}")
+    print(
+        f"Keras BinaryCrossentropy: {float(bce(y, logits)):.4f}, ours: {neuron_loss(params, X, y):.4f}, "
+        f"difference {abs(float(bce(y, logits)) - neuron_loss(params, X, y)):.1e}"
+    )
     # --8<-- [end:loss-keras]
 
     # --8<-- [start:stationary]
@@ -326,8 +352,10 @@ if __name__ == "__main__":
     # --8<-- [start:two-runs]
     for x0 in (0.0, 0.3):
         path = gradient_descent(two_valleys_slope, x0, learning_rate=0.05, steps=50)
-        print(f"start {x0:.1f}: x after 1, 5, 20, 50 steps = {path[[1, 5, 20, 50]].round(4)}, "
-              f"f = {two_valleys(path[-1]):.4f}")
+        print(
+            f"start {x0:.1f}: x after 1, 5, 20, 50 steps = {path[[1, 5, 20, 50]].round(4)}, "
+            f"f = {two_valleys(path[-1]):.4f}"
+        )
     # --8<-- [end:two-runs]
 
     # --8<-- [start:two-runs-plot]
@@ -374,8 +402,9 @@ if __name__ == "__main__":
         ax.plot(gradient_descent(two_valleys_slope, -0.5, learning_rate=rate, steps=30), ".-", label=f"rate {rate}")
     for minimum in stationary[[0, 2]]:
         ax.axhline(minimum, color="gray", linestyle="--", linewidth=1)
-    ax.set(xlabel="step", ylabel="x", ylim=(-2, 1.6),
-           title="Gradient descent from x = -0.5 (rate 0.3 leaves the picture)")
+    ax.set(
+        xlabel="step", ylabel="x", ylim=(-2, 1.6), title="Gradient descent from x = -0.5 (rate 0.3 leaves the picture)"
+    )
     ax.grid(True)
     ax.legend(ncol=5, fontsize="small", loc="upper center")
     plt.show()
@@ -473,9 +502,9 @@ if __name__ == "__main__":
     # --8<-- [end:check-numerical]
 
     # --8<-- [start:check-keras]
-    model = keras.Sequential([keras.Input(shape=(2,)),
-                              keras.layers.Dense(2, activation="tanh"),
-                              keras.layers.Dense(1)])  # the logit v; the sigmoid is inside the loss
+    model = keras.Sequential(
+        [keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)]
+    )  # the logit v; the sigmoid is inside the loss
     model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
     print("Keras parameters:", model.count_params())
     with tf.GradientTape() as tape:
@@ -496,8 +525,9 @@ if __name__ == "__main__":
     # --8<-- [end:step-size]
 
     # --8<-- [start:train-numpy]
-    history = minibatch_sgd(network_gradients, params, X, y, learning_rate=0.5, epochs=100,
-                            batch_size=20, shuffle=False)
+    history = minibatch_sgd(
+        network_gradients, params, X, y, learning_rate=0.5, epochs=100, batch_size=20, shuffle=False
+    )
     losses = [network_loss(weights, X, y) for weights in history]  # after every epoch
     accuracies = [np.mean((forward(weights, X)[2] > 0) == (y == 1)) for weights in history]
     for epoch in (0, 1, 10, 100):
@@ -507,23 +537,26 @@ if __name__ == "__main__":
     # --8<-- [end:train-numpy]
 
     # --8<-- [start:train-keras]
-    model = keras.Sequential([keras.Input(shape=(2,)),
-                              keras.layers.Dense(2, activation="tanh"),
-                              keras.layers.Dense(1)])  # the logit v; the sigmoid is inside the loss bce
+    model = keras.Sequential(
+        [keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)]
+    )  # the logit v; the sigmoid is inside the loss bce
     model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])  # our 9 starting weights
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=bce)
     model.fit(X, y, batch_size=20, epochs=100, shuffle=False, verbose=0)
     keras_trained = dict(zip(params, model.get_weights()))
-    ours = minibatch_sgd(network_gradients, params, X, y, learning_rate=0.5, epochs=100,
-                         batch_size=20, shuffle=False)[-1]  # the NumPy tab's training, for comparison
-    print(f"Keras after 100 epochs: loss {float(bce(y, model(X)[:, 0])):.4f}; "
-          f"relative difference of the 9 weights to ours: {relative_difference(keras_trained, ours):.1e}")
+    ours = minibatch_sgd(network_gradients, params, X, y, learning_rate=0.5, epochs=100, batch_size=20, shuffle=False)[
+        -1
+    ]  # the NumPy tab's training, for comparison
+    print(
+        f"Keras after 100 epochs: loss {float(bce(y, model(X)[:, 0])):.4f}; "
+        f"relative difference of the 9 weights to ours: {relative_difference(keras_trained, ours):.1e}"
+    )
     # --8<-- [end:train-keras]
 
     # --8<-- [start:solution]
-    relu_model = keras.Sequential([keras.Input(shape=(2,)),
-                                   keras.layers.Dense(2, activation="relu"),
-                                   keras.layers.Dense(1)])
+    relu_model = keras.Sequential(
+        [keras.Input(shape=(2,)), keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1)]
+    )
     for seed in range(3):
         relu_params = init_network(seed=seed)
         relu_model.set_weights([relu_params[name] for name in ("W1", "b1", "W2", "b2")])
@@ -531,6 +564,8 @@ if __name__ == "__main__":
             loss = bce(y, relu_model(X)[:, 0])
         tape_grads = dict(zip(relu_params, (g.numpy() for g in tape.gradient(loss, relu_model.trainable_weights))))
         ours = relu_network_gradients(relu_params, X, y)
-        print(f"seed {seed}: relative difference, ReLU backprop vs GradientTape: "
-              f"{relative_difference(ours, tape_grads):.1e}")
+        print(
+            f"seed {seed}: relative difference, ReLU backprop vs GradientTape: "
+            f"{relative_difference(ours, tape_grads):.1e}"
+        )
     # --8<-- [end:solution]

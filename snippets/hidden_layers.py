@@ -31,6 +31,8 @@ def make_wedge(n, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, size=(check_count(n), 2))
     return X, (X[:, 1] > np.abs(X[:, 0]) - 0.5).astype(np.float64)
+
+
 # --8<-- [end:data]
 
 
@@ -45,14 +47,18 @@ def check_network(X, weights):
         raise ValueError(f"X must be 2-D, shape (N points, d inputs), got shape {X.shape}")
     if not isinstance(weights, (list, tuple)) or len(weights) == 0 or len(weights) % 2:
         count = len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__
-        raise ValueError(f"weights must be a list [W1, b1, W2, b2, ...] (an even number of arrays, "
-                         f"as model.get_weights() returns), got {count}")
+        raise ValueError(
+            f"weights must be a list [W1, b1, W2, b2, ...] (an even number of arrays, "
+            f"as model.get_weights() returns), got {count}"
+        )
     weights = [as_real_array(w) for w in weights]
     width = X.shape[1]
     for k, (W, b) in enumerate(zip(weights[::2], weights[1::2]), start=1):
         if W.ndim != 2 or W.shape[0] != width or b.shape != (W.shape[1],):
-            raise ValueError(f"layer {k} does not chain: expected a kernel of shape ({width}, n_out) for the "
-                             f"{width} values coming in and a bias of shape (n_out,), got {W.shape} and {b.shape}")
+            raise ValueError(
+                f"layer {k} does not chain: expected a kernel of shape ({width}, n_out) for the "
+                f"{width} values coming in and a bias of shape (n_out,), got {W.shape} and {b.shape}"
+            )
         width = W.shape[1]
     return X, weights
 
@@ -74,10 +80,15 @@ def forward(X, weights):
 
 def count_parameters(sizes):
     """sum over layers of (n_in + 1) * n_out: a weight per input plus one bias, for every unit."""
-    if (not isinstance(sizes, (list, tuple)) or len(sizes) < 2
-            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in sizes)):
+    if (
+        not isinstance(sizes, (list, tuple))
+        or len(sizes) < 2
+        or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in sizes)
+    ):
         raise ValueError(f"sizes must be at least 2 positive integers (inputs, ..., outputs), got {sizes!r}")
     return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
 # --8<-- [end:numpy]
 
 
@@ -94,6 +105,8 @@ def make_quadrants(n, seed=0, gap=0.1):
     rng = np.random.default_rng(seed)
     X = rng.uniform(gap, 1, size=(n, 2)) * rng.choice([-1.0, 1.0], size=(n, 2))  # random signs: the quadrant
     return X, (X[:, 0] * X[:, 1] > 0).astype(np.float64)
+
+
 # --8<-- [end:quadrant-data]
 
 
@@ -103,6 +116,8 @@ def keras_mlp(sizes):
     count_parameters(sizes)  # the same check of sizes
     hidden = [keras.layers.Dense(n, activation="tanh") for n in sizes[1:-1]]
     return keras.Sequential([keras.Input((sizes[0],)), *hidden, keras.layers.Dense(sizes[-1], activation="sigmoid")])
+
+
 # --8<-- [end:keras]
 
 
@@ -145,8 +160,12 @@ def gradients(X, y, weights):
 
 def train(X, y, sizes, seed=0, steps=300, learning_rate=0.1):
     """Full-batch Adam, the update of keras.optimizers.Adam: `steps` epochs of fit(batch_size=len(X))."""
-    if (not isinstance(steps, (int, np.integer)) or steps < 1
-            or not isinstance(learning_rate, (int, float, np.floating)) or not learning_rate > 0):
+    if (
+        not isinstance(steps, (int, np.integer))
+        or steps < 1
+        or not isinstance(learning_rate, (int, float, np.floating))
+        or not learning_rate > 0
+    ):
         raise ValueError(f"steps must be a positive integer and learning_rate > 0, got {steps!r}, {learning_rate!r}")
     weights = init_weights(sizes, seed)
     m = [np.zeros_like(w) for w in weights]  # running mean of each gradient
@@ -164,6 +183,8 @@ def accuracy(X, y, weights):
     """The fraction of points on the right side of P = 0.5."""
     p = forward(X, weights)[:, 0]
     return np.mean((p > 0.5) == check_labels(y, len(p)))
+
+
 # --8<-- [end:train]
 
 
@@ -183,11 +204,20 @@ def draw_regions(ax, X, y, weights, title, lines=True):
     if lines and len(weights) > 2:
         W, b = weights[0], weights[1]
         for j in range(W.shape[1]):  # unit j is 0 on the line w_1j x1 + w_2j x2 + b_j = 0
-            ax.contour(g1, g2, (grid @ W[:, j] + b[j]).reshape(g1.shape), levels=[0],
-                       colors="C4", linestyles="--", linewidths=1.5)
+            ax.contour(
+                g1,
+                g2,
+                (grid @ W[:, j] + b[j]).reshape(g1.shape),
+                levels=[0],
+                colors="C4",
+                linestyles="--",
+                linewidths=1.5,
+            )
     ax.scatter(*X[y == 0].T, marker="o", facecolors="none", edgecolors="C0", s=18)
     ax.scatter(*X[y == 1].T, marker="x", color="C1", s=18)
     ax.set(title=title, xlim=(low[0], high[0]), ylim=(low[1], high[1]), aspect="equal")
+
+
 # --8<-- [end:plot]
 
 
@@ -196,6 +226,8 @@ def parameters_per_layer(sizes):
     """[(n_in + 1) * n_out for each layer]: what model.summary() lists in its Param # column."""
     count_parameters(sizes)
     return [(n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+
+
 # --8<-- [end:exercise]
 
 
@@ -207,14 +239,15 @@ if __name__ == "__main__":
 
     # --8<-- [start:fit]
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((2,)),
-        keras.layers.Dense(2, activation="tanh"),  # the hidden layer: 2 units, 2 lines
-        keras.layers.Dense(1, activation="sigmoid"),  # the output: P of class 1
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(2, activation="tanh"),  # the hidden layer: 2 units, 2 lines
+            keras.layers.Dense(1, activation="sigmoid"),  # the output: P of class 1
+        ]
+    )
     print("parameters:", model.count_params(), "= (2 + 1) * 2 + (2 + 1) * 1 =", (2 + 1) * 2 + (2 + 1) * 1)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(X, y, batch_size=20, epochs=30, verbose=0)
     loss, acc = model.evaluate(X, y, verbose=0)
     print(f"after 30 epochs: loss {loss:.3f}, accuracy {acc:.1%}")
@@ -247,8 +280,9 @@ if __name__ == "__main__":
 
     # --8<-- [start:quadrants]
     X, y = make_quadrants(200, seed=0)
-    print(f"X: {X.shape}, class 1 (x) in quadrants 1 and 3: {int(y.sum())} points, "
-          f"class 0 (o): {int(len(y) - y.sum())}")
+    print(
+        f"X: {X.shape}, class 1 (x) in quadrants 1 and 3: {int(y.sum())} points, class 0 (o): {int(len(y) - y.sum())}"
+    )
     # --8<-- [end:quadrants]
 
     # --8<-- [start:quadrants-train]
@@ -257,8 +291,10 @@ if __name__ == "__main__":
     runs = {sizes: [train(X, y, sizes, seed) for seed in SEEDS] for sizes in NETWORKS}
     best = {sizes: max(runs[sizes], key=lambda weights: accuracy(X, y, weights)) for sizes in NETWORKS}
     for sizes in NETWORKS:
-        print(f"{' -> '.join(map(str, sizes)):16} {count_parameters(sizes):2} parameters: "
-              f"best of {len(SEEDS)} starts {accuracy(X, y, best[sizes]):6.1%}")
+        print(
+            f"{' -> '.join(map(str, sizes)):16} {count_parameters(sizes):2} parameters: "
+            f"best of {len(SEEDS)} starts {accuracy(X, y, best[sizes]):6.1%}"
+        )
     # --8<-- [end:quadrants-train]
 
     # --8<-- [start:quadrants-keras]
@@ -267,17 +303,20 @@ if __name__ == "__main__":
         model.set_weights(best[sizes])  # our NumPy-trained weights, into the Keras model
         assert model.count_params() == count_parameters(sizes) == sum(w.size for w in best[sizes])
         p_keras = keras.ops.convert_to_numpy(model(X))  # model(X): predict() without its overhead, for one small batch
-        print(f"{' -> '.join(map(str, sizes)):16} Keras: {model.count_params():2} parameters, "
-              f"accuracy {np.mean((p_keras[:, 0] > 0.5) == y):6.1%}, "
-              f"largest |Keras - NumPy| {np.max(np.abs(p_keras - forward(X, best[sizes]))):.0e}")
+        print(
+            f"{' -> '.join(map(str, sizes)):16} Keras: {model.count_params():2} parameters, "
+            f"accuracy {np.mean((p_keras[:, 0] > 0.5) == y):6.1%}, "
+            f"largest |Keras - NumPy| {np.max(np.abs(p_keras - forward(X, best[sizes]))):.0e}"
+        )
     # --8<-- [end:quadrants-keras]
 
     # --8<-- [start:quadrants-plot]
     fig, axes = plt.subplots(1, 3, figsize=(15, 5))
     for ax, sizes in zip(axes, NETWORKS):
         name = " -> ".join(map(str, sizes))
-        draw_regions(ax, X, y, best[sizes],
-                     f"{name}: {count_parameters(sizes)} parameters, {accuracy(X, y, best[sizes]):.1%}")
+        draw_regions(
+            ax, X, y, best[sizes], f"{name}: {count_parameters(sizes)} parameters, {accuracy(X, y, best[sizes]):.1%}"
+        )
         ax.set(xlabel="x1", ylabel="x2")
     plt.show()
     # --8<-- [end:quadrants-plot]
@@ -285,8 +324,12 @@ if __name__ == "__main__":
     # --8<-- [start:quadrants-hidden]
     weights = best[(2, 2, 2, 1)]
     Z = layer_outputs(X, weights)[1]  # (z1, z2) after the first hidden layer
-    for name, (s1, s2) in [("quadrant 1", (1, 1)), ("quadrant 2", (-1, 1)), ("quadrant 3", (-1, -1)),
-                           ("quadrant 4", (1, -1))]:
+    for name, (s1, s2) in [
+        ("quadrant 1", (1, 1)),
+        ("quadrant 2", (-1, 1)),
+        ("quadrant 3", (-1, -1)),
+        ("quadrant 4", (1, -1)),
+    ]:
         inside = (np.sign(X[:, 0]) == s1) & (np.sign(X[:, 1]) == s2)
         print(f"{name}: mean (z1, z2) = {np.round(Z[inside].mean(axis=0), 2)}")
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -302,14 +345,20 @@ if __name__ == "__main__":
     for sizes, trained in runs.items():
         scores = [accuracy(X, y, weights) for weights in trained]
         solved[sizes] = sum(s == 1 for s in scores)
-        print(f"{' -> '.join(map(str, sizes)):16} {count_parameters(sizes):10}  "
-              f"{solved[sizes]:14} of {len(scores)}  {np.median(scores):15.1%}")
+        print(
+            f"{' -> '.join(map(str, sizes)):16} {count_parameters(sizes):10}  "
+            f"{solved[sizes]:14} of {len(scores)}  {np.median(scores):15.1%}"
+        )
     # --8<-- [end:pitfall]
 
     # --8<-- [start:solution]
     for sizes in [(784, 1024, 10), (3136, 1024, 10)]:
-        print(f"{' -> '.join(map(str, sizes))}: per layer {parameters_per_layer(sizes)}, "
-              f"total {count_parameters(sizes):,}, Keras {keras_mlp(sizes).count_params():,}")
-    print(f"the notes' CNN: 416 (its convolution) + {count_parameters((3136, 1024, 10)):,} = "
-          f"{416 + count_parameters((3136, 1024, 10)):,} parameters")
+        print(
+            f"{' -> '.join(map(str, sizes))}: per layer {parameters_per_layer(sizes)}, "
+            f"total {count_parameters(sizes):,}, Keras {keras_mlp(sizes).count_params():,}"
+        )
+    print(
+        f"the notes' CNN: 416 (its convolution) + {count_parameters((3136, 1024, 10)):,} = "
+        f"{416 + count_parameters((3136, 1024, 10)):,} parameters"
+    )
     # --8<-- [end:solution]

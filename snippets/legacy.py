@@ -53,55 +53,103 @@ model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accura
 """
 
 IDIOMS = [
-    Idiom("keras.layers.core", "from keras.layers.core import Dense, Activation",
-          "from keras.layers import Dense, Activation"),
-    Idiom("np_utils", "from keras.utils import np_utils",
-          "keras.utils.to_categorical(y, 10)"),
-    Idiom("Convolution2D(32, 3, 3)",
-          "layer = Convolution2D(32, 3, 3)", "Conv2D(32, (3, 3)): the 3rd argument is now strides",
-          setup="from keras.layers import Convolution2D",
-          probe="result = f'kernel_size={layer.kernel_size}, strides={layer.strides}'"),
+    Idiom(
+        "keras.layers.core",
+        "from keras.layers.core import Dense, Activation",
+        "from keras.layers import Dense, Activation",
+    ),
+    Idiom("np_utils", "from keras.utils import np_utils", "keras.utils.to_categorical(y, 10)"),
+    Idiom(
+        "Convolution2D(32, 3, 3)",
+        "layer = Convolution2D(32, 3, 3)",
+        "Conv2D(32, (3, 3)): the 3rd argument is now strides",
+        setup="from keras.layers import Convolution2D",
+        probe="result = f'kernel_size={layer.kernel_size}, strides={layer.strides}'",
+    ),
     Idiom("nb_epoch", "model.fit(x, y, nb_epoch=1, verbose=0)", "model.fit(x, y, epochs=1)", setup=TINY_MODEL),
-    Idiom("border_mode", "Conv2D(32, (3, 3), border_mode='valid')", "Conv2D(32, (3, 3), padding='valid')",
-          setup="from keras.layers import Conv2D"),
-    Idiom("init", "Dense(128, init='he_normal')", "Dense(128, kernel_initializer='he_normal')",
-          setup="from keras.layers import Dense"),
-    Idiom("input_shape", "model = keras.Sequential([Dense(10, input_shape=(784,))])",
-          "keras.Sequential([keras.Input(shape=(784,)), Dense(10)])", setup="import keras\nfrom keras.layers import Dense"),
-    Idiom("metrics=['acc']",
-          "model.compile(optimizer='sgd', loss='categorical_crossentropy', metrics=['acc'])\n"
-          "history = model.fit(x, y, verbose=0)",
-          "metrics=['accuracy'], keys 'accuracy' and 'val_accuracy'", setup=TINY_MODEL,
-          probe="result = f'history keys {sorted(history.history)}'"),
-    Idiom("history['acc']", "history = model.fit(x, y, verbose=0)\nhistory.history['acc']",
-          "history.history['accuracy'] (Keras 2.2 and older called it 'acc')", setup=TINY_MODEL),
-    Idiom("lr=", "keras.optimizers.Adam(lr=0.001)", "keras.optimizers.Adam(learning_rate=0.001)",
-          setup="import keras"),
-    Idiom("optimizer='adadelta'", "optimizer = keras.optimizers.get('adadelta')",
-          "Adadelta(learning_rate=1.0): Keras 1 and 2 started at 1.0", setup="import keras",
-          probe="result = f'learning rate {float(optimizer.learning_rate):g}'"),
+    Idiom(
+        "border_mode",
+        "Conv2D(32, (3, 3), border_mode='valid')",
+        "Conv2D(32, (3, 3), padding='valid')",
+        setup="from keras.layers import Conv2D",
+    ),
+    Idiom(
+        "init",
+        "Dense(128, init='he_normal')",
+        "Dense(128, kernel_initializer='he_normal')",
+        setup="from keras.layers import Dense",
+    ),
+    Idiom(
+        "input_shape",
+        "model = keras.Sequential([Dense(10, input_shape=(784,))])",
+        "keras.Sequential([keras.Input(shape=(784,)), Dense(10)])",
+        setup="import keras\nfrom keras.layers import Dense",
+    ),
+    Idiom(
+        "metrics=['acc']",
+        "model.compile(optimizer='sgd', loss='categorical_crossentropy', metrics=['acc'])\n"
+        "history = model.fit(x, y, verbose=0)",
+        "metrics=['accuracy'], keys 'accuracy' and 'val_accuracy'",
+        setup=TINY_MODEL,
+        probe="result = f'history keys {sorted(history.history)}'",
+    ),
+    Idiom(
+        "history['acc']",
+        "history = model.fit(x, y, verbose=0)\nhistory.history['acc']",
+        "history.history['accuracy'] (Keras 2.2 and older called it 'acc')",
+        setup=TINY_MODEL,
+    ),
+    Idiom("lr=", "keras.optimizers.Adam(lr=0.001)", "keras.optimizers.Adam(learning_rate=0.001)", setup="import keras"),
+    Idiom(
+        "optimizer='adadelta'",
+        "optimizer = keras.optimizers.get('adadelta')",
+        "Adadelta(learning_rate=1.0): Keras 1 and 2 started at 1.0",
+        setup="import keras",
+        probe="result = f'learning rate {float(optimizer.learning_rate):g}'",
+    ),
     Idiom("predict_classes", "model.predict_classes(x)", "np.argmax(model.predict(x), axis=-1)", setup=TINY_MODEL),
-    Idiom("fit_generator", "model.fit_generator(iter([(x, y)]), steps_per_epoch=1)",
-          "model.fit(generator, steps_per_epoch=1)", setup=TINY_MODEL),
-    Idiom("save_weights('w.h5')", "open('model.json', 'w').write(model.to_json())\nmodel.save_weights('model.h5')",
-          "model.save('model.keras'), or save_weights('model.weights.h5')", setup=TINY_MODEL),
+    Idiom(
+        "fit_generator",
+        "model.fit_generator(iter([(x, y)]), steps_per_epoch=1)",
+        "model.fit(generator, steps_per_epoch=1)",
+        setup=TINY_MODEL,
+    ),
+    Idiom(
+        "save_weights('w.h5')",
+        "open('model.json', 'w').write(model.to_json())\nmodel.save_weights('model.h5')",
+        "model.save('model.keras'), or save_weights('model.weights.h5')",
+        setup=TINY_MODEL,
+    ),
     Idiom(".hdf5", "model.save('model.hdf5')", "model.save('model.keras')", setup=TINY_MODEL),
     Idiom("save_format", "model.save('model', save_format='h5')", "model.save('model.keras')", setup=TINY_MODEL),
-    Idiom("np.random.seed + tf.random.set_seed",
-          "np.random.seed(20190222)\ntf.random.set_seed(20190222)\nfirst = Dense(3)\nfirst.build((None, 2))\n"
-          "np.random.seed(20190222)\ntf.random.set_seed(20190222)\nsecond = Dense(3)\nsecond.build((None, 2))",
-          "keras.utils.set_random_seed(20190222): seeds Python, NumPy and TF",
-          setup="import numpy as np\nimport tensorflow as tf\nfrom keras.layers import Dense",
-          probe="result = f'same starting weights twice: {bool((first.kernel.numpy() == second.kernel.numpy()).all())}'"),
-    Idiom("TF_USE_LEGACY_KERAS",
-          "os.environ['TF_USE_LEGACY_KERAS'] = '1'\nimport tensorflow as tf\ntf.keras.layers.Dense(10)",
-          "nothing: port the code (tf_keras is Keras 2, frozen)", setup="import os", fresh_process=True),
-    Idiom("softmax(x, dim=-1)", "tf.nn.softmax(np.ones((1, 3)), dim=-1)", "tf.nn.softmax(x, axis=-1)",
-          setup="import numpy as np\nimport tensorflow as tf"),
-    Idiom("activation='softmax' (2018 'axis' error)",
-          "Dense(10, activation='softmax')(np.ones((1, 4)))", "unchanged: keep it",
-          setup="import inspect\nimport numpy as np\nimport tensorflow as tf\nfrom keras.layers import Dense",
-          probe="result = f'tf.nn.softmax{inspect.signature(tf.nn.softmax)}'"),
+    Idiom(
+        "np.random.seed + tf.random.set_seed",
+        "np.random.seed(20190222)\ntf.random.set_seed(20190222)\nfirst = Dense(3)\nfirst.build((None, 2))\n"
+        "np.random.seed(20190222)\ntf.random.set_seed(20190222)\nsecond = Dense(3)\nsecond.build((None, 2))",
+        "keras.utils.set_random_seed(20190222): seeds Python, NumPy and TF",
+        setup="import numpy as np\nimport tensorflow as tf\nfrom keras.layers import Dense",
+        probe="result = f'same starting weights twice: {bool((first.kernel.numpy() == second.kernel.numpy()).all())}'",
+    ),
+    Idiom(
+        "TF_USE_LEGACY_KERAS",
+        "os.environ['TF_USE_LEGACY_KERAS'] = '1'\nimport tensorflow as tf\ntf.keras.layers.Dense(10)",
+        "nothing: port the code (tf_keras is Keras 2, frozen)",
+        setup="import os",
+        fresh_process=True,
+    ),
+    Idiom(
+        "softmax(x, dim=-1)",
+        "tf.nn.softmax(np.ones((1, 3)), dim=-1)",
+        "tf.nn.softmax(x, axis=-1)",
+        setup="import numpy as np\nimport tensorflow as tf",
+    ),
+    Idiom(
+        "activation='softmax' (2018 'axis' error)",
+        "Dense(10, activation='softmax')(np.ones((1, 4)))",
+        "unchanged: keep it",
+        setup="import inspect\nimport numpy as np\nimport tensorflow as tf\nfrom keras.layers import Dense",
+        probe="result = f'tf.nn.softmax{inspect.signature(tf.nn.softmax)}'",
+    ),
 ]
 # --8<-- [end:records]
 
@@ -137,8 +185,11 @@ def _captured(folder):
     root.handlers = [handler]
     os.chdir(folder)
     try:
-        with warnings.catch_warnings(record=True) as caught, \
-                contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             warnings.simplefilter("always")
             warnings.filterwarnings("ignore", category=DeprecationWarning)  # NumPy 2 chatter from TF internals
             yield caught, handler.messages
@@ -175,14 +226,19 @@ def run_here(idiom):
 
 def run_in_fresh_python(idiom):
     """run_here in a new Python process: for old code that changes how TensorFlow starts."""
-    code = ("import json, sys\nfrom snippets.legacy import IDIOMS, run_here\n"
-            f"outcome = run_here(IDIOMS[{IDIOMS.index(idiom)}])\n"
-            "print(json.dumps([outcome.kind, outcome.message]))")
+    code = (
+        "import json, sys\nfrom snippets.legacy import IDIOMS, run_here\n"
+        f"outcome = run_here(IDIOMS[{IDIOMS.index(idiom)}])\n"
+        "print(json.dumps([outcome.kind, outcome.message]))"
+    )
     import snippets  # the new Python imports the same copy of this module
 
     root = str(Path(snippets.__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"the fresh Python failed:\n{done.stderr[-2000:]}")
@@ -192,6 +248,8 @@ def run_in_fresh_python(idiom):
 def run_old(idiom):
     """What idiom.old does against the installed Keras: the exception, the warning, or the changed result."""
     return run_in_fresh_python(idiom) if idiom.fresh_process else run_here(idiom)
+
+
 # --8<-- [end:runner]
 
 
@@ -210,7 +268,7 @@ def batches(x, y, batch_size):
         raise ValueError(f"need batch_size > 0 and as many x as y, got {batch_size}, {len(x)} and {len(y)}")
     while True:
         for start in range(0, len(x), batch_size):
-            yield x[start:start + batch_size], y[start:start + batch_size]
+            yield x[start : start + batch_size], y[start : start + batch_size]
 
 
 def save_and_reload(model, folder):
@@ -223,6 +281,8 @@ def save_and_reload(model, folder):
     rebuilt = keras.models.model_from_json(model.to_json())  # to_json still works
     rebuilt.load_weights(folder / "model.weights.h5")
     return keras.models.load_model(folder / "model.keras"), rebuilt
+
+
 # --8<-- [end:modern]
 
 
@@ -237,10 +297,21 @@ class Finding:
 
 
 REPLACEMENT = {idiom.name: idiom.new for idiom in IDIOMS}
-OLD_KEYWORDS = {"nb_epoch": "nb_epoch", "border_mode": "border_mode", "init": "init", "lr": "lr=",
-                "input_shape": "input_shape", "input_dim": "input_shape", "save_format": "save_format"}
-OLD_METHODS = {"predict_classes": "predict_classes", "fit_generator": "fit_generator",
-               "evaluate_generator": "fit_generator", "predict_generator": "fit_generator"}
+OLD_KEYWORDS = {
+    "nb_epoch": "nb_epoch",
+    "border_mode": "border_mode",
+    "init": "init",
+    "lr": "lr=",
+    "input_shape": "input_shape",
+    "input_dim": "input_shape",
+    "save_format": "save_format",
+}
+OLD_METHODS = {
+    "predict_classes": "predict_classes",
+    "fit_generator": "fit_generator",
+    "evaluate_generator": "fit_generator",
+    "predict_generator": "fit_generator",
+}
 
 
 def _name(node):
@@ -291,11 +362,18 @@ def _node_findings(node):
         if node.module == "keras.utils" and any(a.name == "np_utils" for a in node.names):
             return [(line, "np_utils")]
     if isinstance(node, ast.Import):
-        return [(line, "np_utils" if a.name.startswith("keras.utils.np_utils") else "keras.layers.core")
-                for a in node.names if a.name.startswith(("keras.layers.core", "keras.utils.np_utils"))]
+        return [
+            (line, "np_utils" if a.name.startswith("keras.utils.np_utils") else "keras.layers.core")
+            for a in node.names
+            if a.name.startswith(("keras.layers.core", "keras.utils.np_utils"))
+        ]
     if isinstance(node, ast.Call):
         return _call_findings(node)
-    if isinstance(node, ast.Subscript) and _text(node.slice) in ("acc", "val_acc") and _name(node.value).endswith("history"):
+    if (
+        isinstance(node, ast.Subscript)
+        and _text(node.slice) in ("acc", "val_acc")
+        and _name(node.value).endswith("history")
+    ):
         return [(line, "history['acc']")]
     if _text(node) == "TF_USE_LEGACY_KERAS":
         return [(line, "TF_USE_LEGACY_KERAS")]
@@ -305,8 +383,9 @@ def _node_findings(node):
 def check_source(source, filename="<source>"):
     """Every old idiom in Python source, by line, without running it. SyntaxError if it is not Python."""
     tree = ast.parse(source, filename=filename)
-    findings = {Finding(line, idiom, REPLACEMENT[idiom])
-                for node in ast.walk(tree) for line, idiom in _node_findings(node)}
+    findings = {
+        Finding(line, idiom, REPLACEMENT[idiom]) for node in ast.walk(tree) for line, idiom in _node_findings(node)
+    }
     return sorted(findings, key=lambda f: (f.line, f.idiom))
 
 
@@ -322,6 +401,8 @@ def report(findings):
         return "no old Keras idioms found"
     width = max(len(f.idiom) for f in findings)
     return "\n".join(f"line {f.line:>3}  {f.idiom:<{width}}  ->  {f.replacement}" for f in findings)
+
+
 # --8<-- [end:checker]
 
 
@@ -369,16 +450,20 @@ if __name__ == "__main__":
     keras.utils.set_random_seed(0)
     for layer in (keras.layers.Conv2D(32, 3, 3), keras.layers.Conv2D(32, (3, 3))):
         model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layer])
-        print(f"kernel {layer.kernel_size} strides {layer.strides}: output {model.output_shape}, "
-              f"{model.count_params()} weights")
+        print(
+            f"kernel {layer.kernel_size} strides {layer.strides}: output {model.output_shape}, "
+            f"{model.count_params()} weights"
+        )
 
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     y = keras.utils.to_categorical(np.arange(64) % 3, 3)
     model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    history = model.fit(batches(x, y, 16), steps_per_epoch=4, epochs=2, validation_data=(x, y),
-                        shuffle=False, verbose=0)
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
+    history = model.fit(
+        batches(x, y, 16), steps_per_epoch=4, epochs=2, validation_data=(x, y), shuffle=False, verbose=0
+    )
     print("history keys:", sorted(history.history))
     print("predicted classes of the first 8 rows:", predicted_classes(model, x[:8]))
 
@@ -430,8 +515,11 @@ if __name__ == "__main__":
     print("tf.nn.softmax           ", inspect.signature(tf.nn.softmax))
     print("keras.activations.softmax", inspect.signature(keras.activations.softmax))
     print("tf.compat.v1.nn.softmax ", inspect.signature(tf.compat.v1.nn.softmax))
-    print("TF 1 graph API left (tf.placeholder, tf.get_default_graph):",
-          hasattr(tf, "placeholder"), hasattr(tf, "get_default_graph"))
+    print(
+        "TF 1 graph API left (tf.placeholder, tf.get_default_graph):",
+        hasattr(tf, "placeholder"),
+        hasattr(tf, "get_default_graph"),
+    )
     print("collections.Iterable, which Keras 2.1.3 imports:", hasattr(collections, "Iterable"))
     # --8<-- [end:softmax]
 

@@ -25,15 +25,22 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 PROG = "python -m snippets.mnist"
 MODEL_NAMES = ("notes_cnn", "chollet_convnet", "sigmoid_mlp", "two_conv_cnn")  # snippets.mnist_models.MODELS
-SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF",
-              b"BM": "BMP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP"}
+SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"RIFF": "WebP",
+}
 
 
 class UserError(Exception):
@@ -76,7 +83,7 @@ def to_mnist_pixels(image):
     side = max(height, width)
     top, left = (side - height) // 2, (side - width) // 2
     square = np.zeros((side, side))
-    square[top:top + height, left:left + width] = image
+    square[top : top + height, left : left + width] = image
     pixels = box_weights(side, 28) @ square @ box_weights(side, 28).T
     return pixels.reshape(784).astype("float32"), inverted
 
@@ -140,13 +147,15 @@ def load_model_file(path):
 
     try:
         model = keras.saving.load_model(path)
-    except Exception as error:  # noqa: BLE001 - whatever Keras raises, the file is not usable
+    except Exception as error:
         raise UserError(f"cannot load {str(path)!r} as a Keras model: {one_line(error)}") from error
     tensors = [*(getattr(model, "inputs", None) or ()), *(getattr(model, "outputs", None) or ())]
     shapes = [tuple(t.shape) for t in tensors]
     if shapes != [(None, 784), (None, 10)]:
-        raise UserError(f"{str(path)!r} holds a model with inputs and outputs {shapes}, expected one "
-                        "that takes (batch, 784) pixels and returns (batch, 10) probabilities")
+        raise UserError(
+            f"{str(path)!r} holds a model with inputs and outputs {shapes}, expected one "
+            "that takes (batch, 784) pixels and returns (batch, 10) probabilities"
+        )
     return model
 
 
@@ -165,26 +174,28 @@ def load_data(source):
 
 
 def best_keeper(path):
-    """A Keras callback that records every epoch (history, seconds) and, whenever
-    val_accuracy beats the best so far, saves the model to `path`: a file that is always
-    complete (written beside it, then renamed), so Ctrl-C at any moment leaves the best
-    epoch so far on disk. (The class is made here: `import keras` waits until training.)"""
-    import keras
+    """A Keras callback that records every epoch (history, and seconds as
+    snippets.mnist_training.EpochTimer times them) and, whenever val_accuracy beats the
+    best so far, saves the model to `path`: a file that is always complete (written beside
+    it, then renamed), so Ctrl-C at any moment leaves the best epoch so far on disk.
+    (The class is made here: importing Keras waits until training.)"""
+    from snippets.mnist_training import EpochTimer
 
-    class KeepBest(keras.callbacks.Callback):
+    class KeepBest(EpochTimer):
         def __init__(self):
             super().__init__()
             self.history, self.seconds, self.best_epoch, self.best = {}, [], 0, -1.0
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
         def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.start)
+            super().on_epoch_end(epoch, logs)  # self.seconds
             for key, value in logs.items():
                 self.history.setdefault(key, []).append(float(value))
             if logs["val_accuracy"] > self.best:
-                self.best, self.best_epoch, self.weights = float(logs["val_accuracy"]), epoch + 1, self.model.get_weights()
+                self.best, self.best_epoch, self.weights = (
+                    float(logs["val_accuracy"]),
+                    epoch + 1,
+                    self.model.get_weights(),
+                )
                 partial = path.with_name(f"{path.stem}.partial.keras")
                 self.model.save(partial)
                 partial.replace(path)
@@ -216,7 +227,8 @@ def report_text(args, mnist, keeper, parameters, test=None):
     done, n = len(keeper.seconds), args.epochs
     validation = len(mnist.x_train) // 10  # as fit(validation_split=0.1): the last 10%
     lines = [
-        f"# Training report: {args.model}", "",
+        f"# Training report: {args.model}",
+        "",
         f"- model: {args.model}, {parameters:,} parameters",
         f"- epochs: {done} of {n}" if done == n else f"- epochs: interrupted after epoch {done} of {n}",
         f"- batch size: {args.batch_size}",
@@ -238,8 +250,11 @@ def report_text(args, mnist, keeper, parameters, test=None):
     if done:
         lines += ["", "| epoch | loss | accuracy | val_loss | val_accuracy | time |", "|---:|---:|---:|---:|---:|---:|"]
         h = keeper.history
-        lines += [f"| {i + 1} | {h['loss'][i]:.4f} | {h['accuracy'][i]:.4f} | {h['val_loss'][i]:.4f} "
-                  f"| {h['val_accuracy'][i]:.4f} | {s:.1f} s |" for i, s in enumerate(keeper.seconds)]
+        lines += [
+            f"| {i + 1} | {h['loss'][i]:.4f} | {h['accuracy'][i]:.4f} | {h['val_loss'][i]:.4f} "
+            f"| {h['val_accuracy'][i]:.4f} | {s:.1f} s |"
+            for i, s in enumerate(keeper.seconds)
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -256,8 +271,9 @@ def command_train(args):
     keeper = best_keeper(out / "model.keras")
     test = result = None
     try:
-        result = train(args.model, mnist, epochs=args.epochs, batch_size=args.batch_size,
-                       verbose=args.verbose, callbacks=[keeper])
+        result = train(
+            args.model, mnist, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose, callbacks=[keeper]
+        )
         model = result.model
         test = (result.test_loss, result.test_accuracy)
         if keeper.best_epoch != args.epochs:  # an earlier epoch was better: report the model we keep
@@ -272,12 +288,16 @@ def command_train(args):
         (out / "history.json").write_text(json.dumps(keeper.history, indent=1) + "\n")
         save_plots(keeper.history, out)
     (out / "report.md").write_text(report_text(args, mnist, keeper, parameters, test))
-    written = [f for f in ("model.keras", "history.json", "accuracy.png", "loss.png", "report.md") if (out / f).exists()]
+    written = [
+        f for f in ("model.keras", "history.json", "accuracy.png", "loss.png", "report.md") if (out / f).exists()
+    ]
     print(f"wrote to {out}: {', '.join(written)}")
     if result is None:
-        print(f"{PROG}: interrupted after epoch {len(keeper.seconds)} of {args.epochs}"
-              + (f"; kept epoch {keeper.best_epoch} in {out / 'model.keras'}" if keeper.best_epoch else ""),
-              file=sys.stderr)
+        print(
+            f"{PROG}: interrupted after epoch {len(keeper.seconds)} of {args.epochs}"
+            + (f"; kept epoch {keeper.best_epoch} in {out / 'model.keras'}" if keeper.best_epoch else ""),
+            file=sys.stderr,
+        )
         return 130
     return 0
 
@@ -309,9 +329,11 @@ def command_predict(args):
         pixels, inverted = to_mnist_pixels(image)
         probabilities = model.predict(pixels[None], verbose=0)[0]
         digit = int(np.argmax(probabilities))
-        print(f"{Path(path).name}: {image.shape[1]}x{image.shape[0]} pixels, "
-              + ("dark on light, inverted" if inverted else "light on dark, as MNIST")
-              + f" -> predicted digit {digit} (probability {probabilities[digit]:.3f})")
+        print(
+            f"{Path(path).name}: {image.shape[1]}x{image.shape[0]} pixels, "
+            + ("dark on light, inverted" if inverted else "light on dark, as MNIST")
+            + f" -> predicted digit {digit} (probability {probabilities[digit]:.3f})"
+        )
         print("  probabilities: " + "  ".join(f"{d}: {p:.3f}" for d, p in enumerate(probabilities)))
     return 0
 
@@ -357,9 +379,12 @@ class Parser(argparse.ArgumentParser):
 def make_parser():
     parser = Parser(prog=PROG, description="Train, evaluate and use the MNIST models of this chapter.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    data = dict(choices=("sample", "full"), default=os.environ.get("CNN_TUTORIAL_DATA") or "sample",
-                help="sample: the offline sample (5,000 training images); full: keras.datasets.mnist "
-                     "(60,000, downloaded). Default: $CNN_TUTORIAL_DATA, else sample")
+    data = dict(
+        choices=("sample", "full"),
+        default=os.environ.get("CNN_TUTORIAL_DATA") or "sample",
+        help="sample: the offline sample (5,000 training images); full: keras.datasets.mnist "
+        "(60,000, downloaded). Default: $CNN_TUTORIAL_DATA, else sample",
+    )
 
     train = commands.add_parser("train", help="train a model, write model.keras, history, plots and a report")
     train.add_argument("--model", choices=MODEL_NAMES, default="notes_cnn", help="default: notes_cnn")
@@ -367,8 +392,13 @@ def make_parser():
     train.add_argument("--batch-size", type=whole_number, default=128, help="default: 128")
     train.add_argument("--data", **data)
     train.add_argument("--out", help="folder to write into (default: runs/MODEL)")
-    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                       help="Keras's output: 0 none, 1 progress bar (default), 2 one line per epoch")
+    train.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="Keras's output: 0 none, 1 progress bar (default), 2 one line per epoch",
+    )
     train.set_defaults(run=command_train)
 
     evaluate = commands.add_parser("evaluate", help="test loss and accuracy of a saved model")
@@ -381,11 +411,15 @@ def make_parser():
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="PNG images of one digit each, any size")
     predict.set_defaults(run=command_predict)
 
-    reproduce = commands.add_parser("reproduce", help="test accuracy over several seeds on full MNIST, stored "
-                                    "for the training page (CNN_TUTORIAL_MNIST_DIR or a download)")
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="test accuracy over several seeds on full MNIST, stored "
+        "for the training page (CNN_TUTORIAL_MNIST_DIR or a download)",
+    )
     reproduce.add_argument("--seeds", type=whole_number, default=3, help="seeds 0..N-1 per model (default: 3)")
-    reproduce.add_argument("--model", action="append", default=[], metavar="NAME",
-                           help="only this model (repeatable; default: all five)")
+    reproduce.add_argument(
+        "--model", action="append", default=[], metavar="NAME", help="only this model (repeatable; default: all five)"
+    )
     reproduce.set_defaults(run=command_reproduce)
     return parser
 
@@ -436,8 +470,10 @@ if __name__ == "__main__":  # no command: run the page's blocks, docs/mnist.md
     with contextlib.chdir(workdir.name):
         plt.imsave("digit.png", data.x_test[0], cmap="gray", vmin=0, vmax=255)  # white on black, 28x28
         plt.imsave("paper.png", 255 - data.x_test[0], cmap="gray", vmin=0, vmax=255)  # black on white
-        for command in (["evaluate", "runs/chollet_convnet/model.keras"],
-                        ["predict", "runs/chollet_convnet/model.keras", "digit.png", "paper.png"]):
+        for command in (
+            ["evaluate", "runs/chollet_convnet/model.keras"],
+            ["predict", "runs/chollet_convnet/model.keras", "digit.png", "paper.png"],
+        ):
             print(f"$ python -m snippets.mnist {' '.join(command)}")
             main(command)
     workdir.cleanup()

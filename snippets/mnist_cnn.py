@@ -33,7 +33,9 @@ if __name__ == "__main__":
     from snippets.mnist_training import plot_history, trained
 
     result = trained("notes_cnn", mnist, epochs=10)
-    for epoch, (accuracy, val_accuracy) in enumerate(zip(result.history["accuracy"], result.history["val_accuracy"]), 1):
+    for epoch, (accuracy, val_accuracy) in enumerate(
+        zip(result.history["accuracy"], result.history["val_accuracy"]), 1
+    ):
         print(f"epoch {epoch:2}: accuracy {accuracy:.4f}, validation accuracy {val_accuracy:.4f}")
     print(f"test accuracy {result.test_accuracy:.4f} on {len(mnist.x_test):,} test images")
     plot_history(result.history, "notes_cnn")

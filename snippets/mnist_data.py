@@ -64,8 +64,14 @@ def one_hot(digits, classes=10):
     digits = np.asarray(digits)
     if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 1:
         raise ValueError(f"classes must be a positive whole number, got {classes!r}")
-    if digits.ndim != 1 or digits.dtype.kind not in "iu" or (digits.size and not 0 <= digits.min() <= digits.max() < classes):
-        raise ValueError(f"expected a 1-D array of integer digits in 0..{classes - 1}, got {digits.dtype} {digits.shape}")
+    if (
+        digits.ndim != 1
+        or digits.dtype.kind not in "iu"
+        or (digits.size and not 0 <= digits.min() <= digits.max() < classes)
+    ):
+        raise ValueError(
+            f"expected a 1-D array of integer digits in 0..{classes - 1}, got {digits.dtype} {digits.shape}"
+        )
     return np.eye(classes, dtype="float32")[digits]
 
 
@@ -83,9 +89,17 @@ def prepare_mnist(data=None, seed=0):
         order = np.random.default_rng(seed).permutation(order)
     digits_train = data.y_train[order].astype("int64")
     digits_test = data.y_test.astype("int64")
-    return Prepared(scale_pixels(data.x_train[order]), one_hot(digits_train), digits_train,
-                    scale_pixels(data.x_test), one_hot(digits_test), digits_test,
-                    str(data) + (f", training images shuffled (seed {seed})" if data.source == "sample" else ""))
+    return Prepared(
+        scale_pixels(data.x_train[order]),
+        one_hot(digits_train),
+        digits_train,
+        scale_pixels(data.x_test),
+        one_hot(digits_test),
+        digits_test,
+        str(data) + (f", training images shuffled (seed {seed})" if data.source == "sample" else ""),
+    )
+
+
 # --8<-- [end:prepare]
 
 
@@ -100,8 +114,10 @@ def show_digits(images, digits, rows=2, cols=5):
     if min(rows, cols) < 1:
         raise ValueError(f"rows and cols must be at least 1, got {rows} and {cols}")
     if images.ndim != 2 or images.shape[1] != 784 or len(images) < rows * cols or len(digits) < rows * cols:
-        raise ValueError(f"expected at least {rows * cols} images of shape (784,) and as many digits, "
-                         f"got images {images.shape} and {len(digits)} digits")
+        raise ValueError(
+            f"expected at least {rows * cols} images of shape (784,) and as many digits, "
+            f"got images {images.shape} and {len(digits)} digits"
+        )
     fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
     for ax, image, digit in zip(axes.flat, images, digits):
         ax.imshow(image.reshape(28, 28), vmin=0, vmax=1, cmap="gray_r")
@@ -109,6 +125,8 @@ def show_digits(images, digits, rows=2, cols=5):
         ax.set_xticks([])
         ax.set_yticks([])
     return fig
+
+
 # --8<-- [end:grid]
 
 
@@ -123,6 +141,8 @@ def mean_digits(images, digits, classes=10):
     if len(counts) > classes or counts.min() == 0:
         raise ValueError(f"expected every digit 0..{classes - 1} at least once, got counts {counts.tolist()}")
     return one_hot(digits, classes).T @ images / counts[:, None]
+
+
 # --8<-- [end:exercise]
 
 
@@ -200,7 +220,7 @@ if __name__ == "__main__":
     print(mnist)
     print("mean images:", means.shape, "ink per mean image (sum of pixels):", np.round(means.sum(axis=1)).astype(int))
     # squared distance |x - m|^2 = |x|^2 - 2 x.m + |m|^2; |x|^2 is the same for every m, so leave it out
-    nearest = np.argmin((means ** 2).sum(axis=1) - 2 * mnist.x_test @ means.T, axis=1)  # closest mean image
+    nearest = np.argmin((means**2).sum(axis=1) - 2 * mnist.x_test @ means.T, axis=1)  # closest mean image
     print(f"test images whose closest mean image is their own digit: {np.mean(nearest == mnist.digits_test):.1%}")
     show_digits(means, [f"mean {k}" for k in range(10)])
     plt.show()

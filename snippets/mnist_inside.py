@@ -21,6 +21,8 @@ def intermediate_model(model, layer_names=("conv_filter", "max_pooling")):
         raise ValueError("expected at least one layer name")
     outputs = [model.get_layer(name).output for name in layer_names]  # unknown name: ValueError
     return keras.Model(inputs=model.inputs, outputs=outputs)
+
+
 # --8<-- [end:outputs]
 
 
@@ -41,6 +43,8 @@ def conv_relu_pool(images, kernels, bias):
         raise ValueError(f"expected images as rows of 784 pixels, shape (n, 784), got {images.shape}")
     conv = np.maximum(conv2d(images.reshape(-1, 28, 28, 1), kernels, bias, padding="same"), 0)
     return conv, max_pool2d(conv, size=2)
+
+
 # --8<-- [end:numpy]
 
 
@@ -75,6 +79,8 @@ def show_filters(kernels, rows=2):
         ax.set_yticks([])
     fig.colorbar(tile, ax=axes, shrink=0.9, label="weight")
     return fig
+
+
 # --8<-- [end:filters]
 
 
@@ -89,8 +95,10 @@ def show_feature_maps(kernels, images, digits, maps):
     kernels, images, maps = check_kernels(kernels), np.asarray(images), np.asarray(maps)
     n, filters = len(images), kernels.shape[3]
     if maps.ndim != 4 or maps.shape[0] != n or maps.shape[3] != filters or len(digits) != n:
-        raise ValueError(f"expected maps (n, h, w, filters) = ({n}, h, w, {filters}) and {n} digits, "
-                         f"got maps {maps.shape} and {len(digits)} digits")
+        raise ValueError(
+            f"expected maps (n, h, w, filters) = ({n}, h, w, {filters}) and {n} digits, "
+            f"got maps {maps.shape} and {len(digits)} digits"
+        )
     fig, axes = plt.subplots(filters + 1, n + 1, figsize=(0.6 * (n + 1), 0.6 * (filters + 1)))
     fig.delaxes(axes[0, 0])
     limit, v_max = np.abs(kernels).max(), maps.max()
@@ -104,6 +112,8 @@ def show_feature_maps(kernels, images, digits, maps):
     for ax in fig.axes:
         ax.axis("off")  # 169 panels: no frames, no ticks
     return fig
+
+
 # --8<-- [end:grid]
 
 
@@ -114,8 +124,9 @@ def misclassified(probabilities, digits, count=10):
     probabilities (n, classes) from model.predict; digits (n,) ints."""
     probabilities, digits = np.asarray(probabilities), np.asarray(digits)
     if probabilities.ndim != 2 or digits.shape != probabilities.shape[:1]:
-        raise ValueError(f"expected probabilities (n, classes) and digits (n,), "
-                         f"got {probabilities.shape} and {digits.shape}")
+        raise ValueError(
+            f"expected probabilities (n, classes) and digits (n,), got {probabilities.shape} and {digits.shape}"
+        )
     if count is not None and count < 0:
         raise ValueError(f"count must be >= 0 or None, got {count}")
     return np.flatnonzero(probabilities.argmax(axis=1) != digits)[:count]
@@ -127,9 +138,15 @@ def show_predictions(images, probabilities, digits, indices, cols=2):
     if len(indices) == 0 or cols < 1:
         raise ValueError(f"expected at least one index and one column, got {len(indices)} and {cols}")
     rows = -(-len(indices) // cols)
-    fig, axes = plt.subplots(rows, 2 * cols, figsize=(5 * cols, 1.5 * rows), layout="constrained",
-                             gridspec_kw={"width_ratios": [1, 2] * cols}, squeeze=False)
-    for ax in axes.flat[2 * len(indices):]:
+    fig, axes = plt.subplots(
+        rows,
+        2 * cols,
+        figsize=(5 * cols, 1.5 * rows),
+        layout="constrained",
+        gridspec_kw={"width_ratios": [1, 2] * cols},
+        squeeze=False,
+    )
+    for ax in axes.flat[2 * len(indices) :]:
         fig.delaxes(ax)
     for k, index in enumerate(indices):
         picture, bars = axes.flat[2 * k], axes.flat[2 * k + 1]
@@ -142,6 +159,8 @@ def show_predictions(images, probabilities, digits, indices, cols=2):
         bars.bar(range(len(p)), p, color=colors)
         bars.set(xticks=range(len(p)), xlim=(-0.5, len(p) - 0.5), ylim=(0, 1))
     return fig
+
+
 # --8<-- [end:mistakes]
 
 
@@ -158,6 +177,8 @@ def confusion_counts(predicted, digits, classes=10):
     counts = np.zeros((classes, classes), dtype=int)
     np.add.at(counts, (digits, predicted), 1)
     return counts
+
+
 # --8<-- [end:exercise]
 
 
@@ -230,10 +251,14 @@ if __name__ == "__main__":
     start = time.perf_counter()
     model.predict(mnist.x_test[:1000], batch_size=1000, verbose=0)
     batched = (time.perf_counter() - start) / 1000
-    print(f"one image per call:       {one_by_one * 1000:.1f} ms per image, "
-          f"{one_by_one * len(mnist.x_test):.0f} s for all {len(mnist.x_test):,} test images")
-    print(f"1,000 images in one call: {batched * 1000:.1f} ms per image, "
-          f"{batched * len(mnist.x_test):.0f} s for all {len(mnist.x_test):,} test images")
+    print(
+        f"one image per call:       {one_by_one * 1000:.1f} ms per image, "
+        f"{one_by_one * len(mnist.x_test):.0f} s for all {len(mnist.x_test):,} test images"
+    )
+    print(
+        f"1,000 images in one call: {batched * 1000:.1f} ms per image, "
+        f"{batched * len(mnist.x_test):.0f} s for all {len(mnist.x_test):,} test images"
+    )
     # --8<-- [end:pitfall]
 
     # --8<-- [start:solution]

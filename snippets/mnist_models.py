@@ -24,7 +24,9 @@ def layer_params(layer):
         raise ValueError(f"expected a built Keras layer (in a model made with keras.Input), got {layer!r}")
     if isinstance(layer, layers.Conv2D):
         (height, width), channels, bias = layer.kernel_size, layer.input.shape[-1], int(layer.use_bias)
-        return (height * width * channels + bias) * layer.filters, f"({height}*{width}*{channels} + {bias})*{layer.filters}"
+        return (
+            height * width * channels + bias
+        ) * layer.filters, f"({height}*{width}*{channels} + {bias})*{layer.filters}"
     if isinstance(layer, layers.Dense):
         inputs, bias = layer.input.shape[-1], int(layer.use_bias)
         return (inputs + bias) * layer.units, f"({inputs} + {bias})*{layer.units}"
@@ -44,6 +46,8 @@ def layer_table(model):
         lines.append(f"{layer.name:16}{str(layer.output.shape):20}{count:>10,}  {formula}".rstrip())
     lines.append(f"{'total':36}{model.count_params():>10,}")
     return "\n".join(lines)
+
+
 # --8<-- [end:table]
 
 
@@ -56,17 +60,29 @@ def notes_cnn():
     """The notes' CNN (003): one 5x5 convolution with 16 filters, 2x2 max pooling,
     a 1024-unit hidden layer, softmax over 10 digits. 3,222,954 parameters,
     almost all of them (3,212,288) in the hidden layer that reads the 14x14x16 pooled maps."""
-    return keras.Sequential([
-        keras.Input(shape=(784,)),
-        layers.Reshape((28, 28, 1), name="reshape"),
-        layers.Conv2D(16, (5, 5), padding="same", activation="relu",
-                      kernel_initializer=keras.initializers.TruncatedNormal(), name="conv_filter"),
-        layers.MaxPooling2D((2, 2), name="max_pooling"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(1024, activation="relu",
-                     kernel_initializer=keras.initializers.TruncatedNormal(), name="hidden"),
-        layers.Dense(10, activation="softmax", name="softmax"),
-    ], name="notes_cnn")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Reshape((28, 28, 1), name="reshape"),
+            layers.Conv2D(
+                16,
+                (5, 5),
+                padding="same",
+                activation="relu",
+                kernel_initializer=keras.initializers.TruncatedNormal(),
+                name="conv_filter",
+            ),
+            layers.MaxPooling2D((2, 2), name="max_pooling"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(
+                1024, activation="relu", kernel_initializer=keras.initializers.TruncatedNormal(), name="hidden"
+            ),
+            layers.Dense(10, activation="softmax", name="softmax"),
+        ],
+        name="notes_cnn",
+    )
+
+
 # --8<-- [end:notes_cnn]
 
 
@@ -75,18 +91,23 @@ def chollet_convnet():
     """Chollet's convnet (000, from "Deep Learning with Python"): three 3x3 'valid'
     convolutions with pooling between them, then a small dense head. 93,322 parameters:
     stacking small convolutions sees a wide area with few weights."""
-    return keras.Sequential([
-        keras.Input(shape=(784,)),
-        layers.Reshape((28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ], name="chollet_convnet")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Reshape((28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="chollet_convnet",
+    )
+
+
 # --8<-- [end:chollet_convnet]
 
 
@@ -94,11 +115,16 @@ def chollet_convnet():
 def sigmoid_mlp():
     """The notes' first network (004): no convolution at all, 784 pixels into 512 sigmoid
     units into softmax. 407,050 parameters; trained with plain SGD in the notes."""
-    return keras.Sequential([
-        keras.Input(shape=(784,)),
-        layers.Dense(512, activation="sigmoid"),
-        layers.Dense(10, activation="softmax"),
-    ], name="sigmoid_mlp")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Dense(512, activation="sigmoid"),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="sigmoid_mlp",
+    )
+
+
 # --8<-- [end:sigmoid_mlp]
 
 
@@ -106,24 +132,33 @@ def sigmoid_mlp():
 def two_conv_cnn():
     """Two stacked 3x3 convolutions, pooling and dropout: the structure 002 describes
     (Keras's classic mnist_cnn example). 1,199,882 parameters; the most accurate of the four."""
-    return keras.Sequential([
-        keras.Input(shape=(784,)),
-        layers.Reshape((28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Dropout(0.25),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ], name="two_conv_cnn")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Reshape((28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="two_conv_cnn",
+    )
+
+
 # --8<-- [end:two_conv_cnn]
 
 
 # --8<-- [start:registry]
-MODELS = {"notes_cnn": notes_cnn, "chollet_convnet": chollet_convnet,
-          "sigmoid_mlp": sigmoid_mlp, "two_conv_cnn": two_conv_cnn}
+MODELS = {
+    "notes_cnn": notes_cnn,
+    "chollet_convnet": chollet_convnet,
+    "sigmoid_mlp": sigmoid_mlp,
+    "two_conv_cnn": two_conv_cnn,
+}
 OPTIMIZERS = {"sigmoid_mlp": "sgd"}  # as in note 004; the others use Adam, as in note 003
 
 
@@ -142,28 +177,35 @@ def compile_model(model, optimizer=None):
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"expected a Keras model (e.g. from build_model), got {type(model).__name__}")
-    model.compile(optimizer=optimizer or OPTIMIZERS.get(model.name, "adam"),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizer or OPTIMIZERS.get(model.name, "adam"), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
-# --8<-- [end:registry]
 
+
+# --8<-- [end:registry]
 
 
 # --8<-- [start:exercise]
 def deeper_cnn():
     """The notes' CNN with a second convolution stage: 32 5x5 filters, pool, 64 5x5
     filters, pool; then the same 1024-unit hidden layer and softmax."""
-    return keras.Sequential([
-        keras.Input(shape=(784,)),
-        layers.Reshape((28, 28, 1), name="reshape"),
-        layers.Conv2D(32, (5, 5), padding="same", activation="relu", name="conv_filter1"),
-        layers.MaxPooling2D((2, 2), name="max_pooling1"),
-        layers.Conv2D(64, (5, 5), padding="same", activation="relu", name="conv_filter2"),
-        layers.MaxPooling2D((2, 2), name="max_pooling2"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(1024, activation="relu", name="hidden"),
-        layers.Dense(10, activation="softmax", name="softmax"),
-    ], name="deeper_cnn")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Reshape((28, 28, 1), name="reshape"),
+            layers.Conv2D(32, (5, 5), padding="same", activation="relu", name="conv_filter1"),
+            layers.MaxPooling2D((2, 2), name="max_pooling1"),
+            layers.Conv2D(64, (5, 5), padding="same", activation="relu", name="conv_filter2"),
+            layers.MaxPooling2D((2, 2), name="max_pooling2"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(1024, activation="relu", name="hidden"),
+            layers.Dense(10, activation="softmax", name="softmax"),
+        ],
+        name="deeper_cnn",
+    )
+
+
 # --8<-- [end:exercise]
 
 
@@ -200,8 +242,8 @@ if __name__ == "__main__":
     # --8<-- [start:compare]
     print(f"{'model':16}{'params':>10}{'in Dense':>10}{'in Conv2D':>11}")
     for model in (cnn, convnet, mlp, two_conv):
-        dense = sum(l.count_params() for l in model.layers if isinstance(l, layers.Dense))
-        conv = sum(l.count_params() for l in model.layers if isinstance(l, layers.Conv2D))
+        dense = sum(layer.count_params() for layer in model.layers if isinstance(layer, layers.Dense))
+        conv = sum(layer.count_params() for layer in model.layers if isinstance(layer, layers.Conv2D))
         total = model.count_params()
         print(f"{model.name:16}{total:>10,}{dense / total:>10.2%}{conv / total:>11.2%}")
     # --8<-- [end:compare]
@@ -220,24 +262,30 @@ if __name__ == "__main__":
         model = compile_model(build_model(name))
         probabilities = keras.ops.convert_to_numpy(model(images))  # (3, 10), untrained
         sums = " ".join(f"{total:.3f}" for total in probabilities.sum(axis=1))
-        print(f"{name:16}{type(model.optimizer).__name__:5} output {probabilities.shape}  row sums {sums}  "
-              f"largest {np.round(probabilities.max(axis=1), 2)}")
+        print(
+            f"{name:16}{type(model.optimizer).__name__:5} output {probabilities.shape}  row sums {sums}  "
+            f"largest {np.round(probabilities.max(axis=1), 2)}"
+        )
     # --8<-- [end:use]
 
     # --8<-- [start:padding]
     for padding in ("same", "valid"):
-        model = keras.Sequential([  # the notes' CNN, with the padding as a choice
-            keras.Input(shape=(784,)),
-            layers.Reshape((28, 28, 1)),
-            layers.Conv2D(16, (5, 5), padding=padding, activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Flatten(),
-            layers.Dense(1024, activation="relu"),
-            layers.Dense(10, activation="softmax"),
-        ])
+        model = keras.Sequential(
+            [  # the notes' CNN, with the padding as a choice
+                keras.Input(shape=(784,)),
+                layers.Reshape((28, 28, 1)),
+                layers.Conv2D(16, (5, 5), padding=padding, activation="relu"),
+                layers.MaxPooling2D((2, 2)),
+                layers.Flatten(),
+                layers.Dense(1024, activation="relu"),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
         _, conv, _, flat, hidden, _ = model.layers
-        print(f"padding={padding!r:8} conv output {conv.output.shape}  flatten {flat.output.shape[1]:5,}  "
-              f"hidden {hidden.count_params():>9,}  total {model.count_params():>9,}")
+        print(
+            f"padding={padding!r:8} conv output {conv.output.shape}  flatten {flat.output.shape[1]:5,}  "
+            f"hidden {hidden.count_params():>9,}  total {model.count_params():>9,}"
+        )
     # --8<-- [end:padding]
 
     # --8<-- [start:solution]

@@ -30,8 +30,9 @@ def largest_difference(expected, model, images):
     original model, and what `model` predicts for the same images (n, 784).
     0.0 means that the copy computes exactly what the original computed."""
     if np.ndim(images) != 2 or np.shape(images)[1] != 784 or np.shape(expected) != (len(images), 10):
-        raise ValueError(f"expected images (n, 784) and probabilities (n, 10), "
-                         f"got {np.shape(images)} and {np.shape(expected)}")
+        raise ValueError(
+            f"expected images (n, 784) and probabilities (n, 10), got {np.shape(images)} and {np.shape(expected)}"
+        )
     return float(np.max(np.abs(model.predict(images, batch_size=1000, verbose=0) - expected)))
 
 
@@ -41,6 +42,8 @@ def in_folder(folder, name):
     if not folder.is_dir():
         raise ValueError(f"expected an existing folder to save into, got {str(folder)!r}")
     return folder / name
+
+
 # --8<-- [end:helpers]
 
 
@@ -50,6 +53,8 @@ def save_and_load(model, folder):
     path = in_folder(folder, f"{model.name}.keras")
     model.save(path)
     return keras.saving.load_model(path), path
+
+
 # --8<-- [end:whole]
 
 
@@ -62,6 +67,8 @@ def save_and_load_weights(model, folder):
     fresh = build_model(model.name)
     fresh.load_weights(path)
     return fresh, path
+
+
 # --8<-- [end:weights]
 
 
@@ -76,14 +83,15 @@ def save_and_load_json(model, folder):
     rebuilt = keras.models.model_from_json(architecture.read_text(encoding="utf-8"))
     rebuilt.load_weights(weights)
     return rebuilt, architecture
+
+
 # --8<-- [end:json]
 
 
 # --8<-- [start:unsafe]
 def doubling_model():
     """A tiny model with a Lambda layer: its Python function is saved as bytecode."""
-    return keras.Sequential([keras.Input(shape=(3,)), keras.layers.Lambda(lambda x: 2 * x)],
-                            name="doubling")
+    return keras.Sequential([keras.Input(shape=(3,)), keras.layers.Lambda(lambda x: 2 * x)], name="doubling")
 
 
 def raised(function, *args):
@@ -93,6 +101,8 @@ def raised(function, *args):
     except Exception as error:  # noqa: BLE001 - we show whatever Keras raises
         return type(error).__name__, str(error).strip()
     return None
+
+
 # --8<-- [end:unsafe]
 
 
@@ -101,6 +111,8 @@ def same_weights(model_a, model_b):
     """True if two models hold exactly the same weights, array by array, in the same order."""
     a, b = model_a.get_weights(), model_b.get_weights()
     return len(a) == len(b) and all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b))
+
+
 # --8<-- [end:exercise]
 
 
@@ -144,8 +156,10 @@ if __name__ == "__main__":
     # --8<-- [start:json_demo]
     rebuilt, path = save_and_load_json(model, folder)
     config = json.loads(path.read_text(encoding="utf-8"))
-    print(f"{path.name}: {size_kb(path):,} kB, a {config['class_name']} of",
-          ", ".join(layer["class_name"] for layer in config["config"]["layers"]))
+    print(
+        f"{path.name}: {size_kb(path):,} kB, a {config['class_name']} of",
+        ", ".join(layer["class_name"] for layer in config["config"]["layers"]),
+    )
     print(f"largest difference on {len(images):,} test images: {largest_difference(probabilities, rebuilt, images)}")
     # --8<-- [end:json_demo]
 

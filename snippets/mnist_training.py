@@ -74,39 +74,40 @@ def train(name, mnist=None, *, epochs=10, batch_size=128, seed=0, verbose=0, cal
     keras.utils.set_random_seed(seed)
     model = compile_model(build() if build else build_model(name))
     timer = EpochTimer()
-    fit = model.fit(mnist.x_train, mnist.y_train, batch_size=batch_size, epochs=epochs,
-                    validation_split=0.1, verbose=verbose, callbacks=[timer, *callbacks])
+    fit = model.fit(
+        mnist.x_train,
+        mnist.y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_split=0.1,
+        verbose=verbose,
+        callbacks=[timer, *callbacks],
+    )
     test_loss, test_accuracy = model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)
     history = {key: [float(v) for v in values] for key, values in fit.history.items()}
     return Trained(model, history, timer.seconds, float(test_loss), float(test_accuracy), str(mnist))
+
+
 # --8<-- [end:train]
 
 
 # --8<-- [start:trained]
-import ast
-
 from filelock import FileLock
 
 import snippets
+from snippets.dependencies import definitions, snippet_dependencies
 
 ROOT = Path(snippets.__file__).resolve().parent.parent  # the repository (works pasted, too)
-CHAPTER_CODE = ("data.py", "mnist_data.py", "mnist_models.py", "mnist_training.py")
-
-
-def definitions(path):
-    """A module's source without its demonstrations (its `if __name__ == "__main__":` blocks),
-    which print and plot but cannot change a trained model."""
-    source = path.read_text(encoding="utf-8")
-    kept = [ast.get_source_segment(source, node) for node in ast.parse(source).body
-            if not (isinstance(node, ast.If) and "__name__" in ast.unparse(node.test))]
-    return "\n".join(kept).encode()
 
 
 def cache_key(name, mnist, epochs, batch_size, seed):
-    """A hash of everything that can change a trained model."""
+    """A hash of everything that can change a trained model: the settings, the versions, and
+    the code of this module and of every `snippets` module it imports, followed import by
+    import (without their `__main__` demonstrations, which cannot change a model)."""
     import tensorflow as tf
 
-    code = b"".join(definitions(ROOT / "snippets" / file) for file in CHAPTER_CODE)
+    modules = sorted(snippet_dependencies({ROOT / "snippets" / "mnist_training.py"}))
+    code = b"".join(definitions(path) for path in modules)
     settings = [name, str(mnist), epochs, batch_size, seed, keras.__version__, tf.__version__]
     return hashlib.sha256(json.dumps(settings).encode() + code).hexdigest()[:16]
 
@@ -133,12 +134,14 @@ def trained(name, mnist=None, *, epochs=10, batch_size=128, seed=0, build=None):
         result.model.save(partial)
         partial.replace(stem.with_suffix(".keras"))
         return result
+
+
 # --8<-- [end:trained]
 
 
 # --8<-- [start:helpers]
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 
 def mean_epoch_seconds(result):
@@ -162,6 +165,8 @@ def plot_history(history, title=""):
         ax.grid(True)
         ax.legend()
     return fig
+
+
 # --8<-- [end:helpers]
 
 
@@ -171,18 +176,21 @@ def accuracy_with_optimizer(name, optimizer, mnist, *, epochs=10, batch_size=128
     check_settings(epochs, batch_size)
     keras.utils.set_random_seed(seed)
     model = compile_model(build_model(name), optimizer=optimizer)
-    model.fit(mnist.x_train, mnist.y_train, batch_size=batch_size, epochs=epochs,
-              validation_split=0.1, verbose=0)
+    model.fit(mnist.x_train, mnist.y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=0)
     return float(model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)[1])
+
+
 # --8<-- [end:exercise]
 
 
 # Accuracy on full MNIST over several seeds: `python -m snippets.mnist reproduce` measures it,
 # the training page shows what it stored (the block `reproduced` below).
+import ast
 import contextlib
 import datetime
 import inspect
 import platform
+import textwrap
 
 from snippets.mnist_models import MODELS, OPTIMIZERS, compile_model, deeper_cnn
 
@@ -190,10 +198,19 @@ REPRODUCED = {**MODELS, "deeper_cnn": deeper_cnn}  # the chapter's four and the 
 ACCURACY_FILE = ROOT / "snippets" / "mnist_accuracy.json"
 
 
+def code_structure(function):
+    """What a function does, as its syntax tree without the docstring: formatting, comments
+    and documentation cannot change a trained model, so they do not change the key."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    if ast.get_docstring(tree) is not None:
+        tree.body = tree.body[1:]
+    return ast.dump(tree)
+
+
 def reproduction_key(name, epochs=10, batch_size=128):
     """A hash of the code and settings that train `name` on full MNIST: its builder,
     compile_model, train() and the settings. Stored results with another key are stale."""
-    code = "".join(inspect.getsource(function) for function in (REPRODUCED[name], compile_model, train))
+    code = "".join(code_structure(function) for function in (REPRODUCED[name], compile_model, train))
     settings = [name, OPTIMIZERS.get(name, "adam"), epochs, batch_size, "full MNIST"]
     return hashlib.sha256((json.dumps(settings) + code).encode()).hexdigest()[:16]
 
@@ -219,20 +236,31 @@ def reproduce(seeds, mnist, *, epochs=10, batch_size=128, names=tuple(REPRODUCED
     runs = {name: [] for name in names}
     for seed in range(seeds):  # seed 0 of every model first: the pages' models (trained() keeps them)
         for name in names:
-            runs[name].append(trained(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed,
-                                      build=REPRODUCED[name]))
+            runs[name].append(
+                trained(name, mnist, epochs=epochs, batch_size=batch_size, seed=seed, build=REPRODUCED[name])
+            )
             log(f"{name}, seed {seed}: test accuracy {runs[name][-1].test_accuracy:.4f}")
     models = {}
     for name in names:
         accuracies = [run.test_accuracy for run in runs[name]]
-        models[name] = {"key": reproduction_key(name, epochs, batch_size), "accuracy": accuracies,
-                        "mean": float(np.mean(accuracies)), "min": min(accuracies), "max": max(accuracies),
-                        "seconds_per_epoch": float(np.mean([mean_epoch_seconds(run) for run in runs[name]]))}
-    return {"data": str(mnist), "epochs": epochs, "batch_size": batch_size, "seeds": seeds, "models": models,
-            "machine": machine(tf),
-            "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
-                         "python": platform.python_version()},
-            "date": datetime.date.today().isoformat()}
+        models[name] = {
+            "key": reproduction_key(name, epochs, batch_size),
+            "accuracy": accuracies,
+            "mean": float(np.mean(accuracies)),
+            "min": min(accuracies),
+            "max": max(accuracies),
+            "seconds_per_epoch": float(np.mean([mean_epoch_seconds(run) for run in runs[name]])),
+        }
+    return {
+        "data": str(mnist),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seeds": seeds,
+        "models": models,
+        "machine": machine(tf),
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()},
+        "date": datetime.date.today().isoformat(),
+    }
 
 
 # What the notes and their book reported for the notes' CNN after 10 epochs on full MNIST.
@@ -247,14 +275,20 @@ def load_accuracy(path=ACCURACY_FILE):
 def accuracy_table(stored):
     """One line per model: test accuracy over the seeds (mean, min, max) and seconds per epoch;
     a model whose code or settings changed since it was measured is marked stale."""
-    lines = [f"{stored['data']}, {stored['epochs']} epochs, seeds 0 to {stored['seeds'] - 1}",
-             f"{'model':16}{'mean':>8}{'min':>8}{'max':>8}{'s/epoch':>9}"]
+    lines = [
+        f"{stored['data']}, {stored['epochs']} epochs, seeds 0 to {stored['seeds'] - 1}",
+        f"{'model':16}{'mean':>8}{'min':>8}{'max':>8}{'s/epoch':>9}",
+    ]
     for name, run in stored["models"].items():
         stale = "  STALE: the code changed since" if run["key"] != reproduction_key(name, stored["epochs"]) else ""
-        lines.append(f"{name:16}{run['mean']:8.4f}{run['min']:8.4f}{run['max']:8.4f}{run['seconds_per_epoch']:9.1f}{stale}")
+        lines.append(
+            f"{name:16}{run['mean']:8.4f}{run['min']:8.4f}{run['max']:8.4f}{run['seconds_per_epoch']:9.1f}{stale}"
+        )
     versions = stored["versions"]
-    lines.append(f"measured {stored['date']} on {stored['machine']}, TensorFlow {versions['tensorflow']}, "
-                 f"Keras {versions['keras']}")
+    lines.append(
+        f"measured {stored['date']} on {stored['machine']}, TensorFlow {versions['tensorflow']}, "
+        f"Keras {versions['keras']}"
+    )
     return "\n".join(lines)
 
 
@@ -271,8 +305,10 @@ if __name__ == "__main__":
     keras.utils.set_random_seed(0)  # the same initial weights on every run
     model = compile_model(build_model("notes_cnn"))
     adam = model.optimizer
-    print(f"optimizer: {type(adam).__name__}, learning rate {float(adam.learning_rate):g}, "
-          f"beta_1 {adam.beta_1}, beta_2 {adam.beta_2}")
+    print(
+        f"optimizer: {type(adam).__name__}, learning rate {float(adam.learning_rate):g}, "
+        f"beta_1 {adam.beta_1}, beta_2 {adam.beta_2}"
+    )
     print(f"loss: {model.loss}")
     loss, accuracy = model.evaluate(mnist.x_test[:1000], mnist.y_test[:1000], verbose=0)
     print(f"untrained, on 1,000 test images: loss {loss:.2f} (ln 10 = {np.log(10):.2f}), accuracy {accuracy:.2f}")
@@ -283,9 +319,12 @@ if __name__ == "__main__":
     print(result.data)
     history = result.history
     print("epoch    loss  accuracy  val_loss  val_accuracy   seconds")
-    for epoch, (loss, accuracy, val_loss, val_accuracy, seconds) in enumerate(zip(
-            history["loss"], history["accuracy"], history["val_loss"], history["val_accuracy"],
-            result.seconds_per_epoch), start=1):
+    for epoch, (loss, accuracy, val_loss, val_accuracy, seconds) in enumerate(
+        zip(
+            history["loss"], history["accuracy"], history["val_loss"], history["val_accuracy"], result.seconds_per_epoch
+        ),
+        start=1,
+    ):
         print(f"{epoch:5} {loss:7.4f} {accuracy:9.4f} {val_loss:9.4f} {val_accuracy:13.4f} {seconds:7.1f} s")
     print(f"test accuracy, {len(mnist.x_test):,} test images, used once: {result.test_accuracy:.4f}")
     steps = int(result.model.optimizer.iterations)  # the optimizer counts its steps: batches x epochs

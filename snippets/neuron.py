@@ -26,6 +26,8 @@ def make_clouds(n_per_class=100, seed=0):
     X = np.concatenate([healthy, infected])
     t = np.concatenate([np.zeros(n_per_class), np.ones(n_per_class)])
     return X, t
+
+
 # --8<-- [end:data]
 
 
@@ -108,6 +110,8 @@ def train(X, t, w, b, learning_rate, steps):
         w, b = w - learning_rate * grad_w, b - learning_rate * grad_b
         path.append((w, b))
     return path
+
+
 # --8<-- [end:numpy]
 
 
@@ -130,6 +134,8 @@ def train_keras(X, t, w, b, learning_rate, steps):
     for _ in range(steps):
         model.train_on_batch(X, t)  # one gradient step on the whole data set as one batch
     return model
+
+
 # --8<-- [end:keras]
 
 
@@ -148,6 +154,8 @@ def train_l2(X, t, w, b, learning_rate, steps, l2):
         grad_w, grad_b = gradient(X, t, w, b)
         w, b = w - learning_rate * (grad_w + l2 * w), b - learning_rate * grad_b
     return w, float(b)
+
+
 # --8<-- [end:exercise]
 
 
@@ -170,8 +178,7 @@ if __name__ == "__main__":
     print("step       E   accuracy    w1      w2      b")
     for step in (0, 1, 10, 50, 100, 200, 500):
         w, b = path[step]
-        print(f"{step:4} {errors[step]:7.2f} {accuracies[step]:8.1%} "
-              f"{w[0]:7.3f} {w[1]:7.3f} {b:7.3f}")
+        print(f"{step:4} {errors[step]:7.2f} {accuracies[step]:8.1%} {w[0]:7.3f} {w[1]:7.3f} {b:7.3f}")
     # --8<-- [end:train]
 
     # --8<-- [start:plot]
@@ -183,10 +190,21 @@ if __name__ == "__main__":
     x1 = np.linspace(-4.5, 4.5, 2)
     for color, (step, style) in enumerate([(0, ":"), (10, "-."), (50, "--"), (500, "-")], start=2):
         (w1, w2), b = path[step]  # on the line, x2 = -(w1 x1 + b) / w2
-        ax.plot(x1, -(w1 * x1 + b) / w2, style, color=f"C{color}", linewidth=2,
-                label=f"step {step}: {w1:.2f} x1 {w2:+.2f} x2 {b:+.2f} = 0")
-    ax.set(xlim=(-4.5, 4.5), ylim=(-4.5, 4.5), xlabel="test value x1", ylabel="test value x2",
-           title="The decision line w1 x1 + w2 x2 + b = 0 as gradient descent trains")
+        ax.plot(
+            x1,
+            -(w1 * x1 + b) / w2,
+            style,
+            color=f"C{color}",
+            linewidth=2,
+            label=f"step {step}: {w1:.2f} x1 {w2:+.2f} x2 {b:+.2f} = 0",
+        )
+    ax.set(
+        xlim=(-4.5, 4.5),
+        ylim=(-4.5, 4.5),
+        xlabel="test value x1",
+        ylabel="test value x2",
+        title="The decision line w1 x1 + w2 x2 + b = 0 as gradient descent trains",
+    )
     ax.legend(fontsize="small", loc="lower right")
     ax.grid(True)
     plt.show()
@@ -203,8 +221,10 @@ if __name__ == "__main__":
     print("Keras (w1, w2, b):", np.round(theirs, 4))
     print(f"largest difference: {np.max(np.abs(ours - theirs)):.0e} (Keras computes in float32)")
     p_keras = model.predict(X, verbose=0)[:, 0]
-    print(f"largest |p NumPy - p Keras| over the {len(X)} points: "
-          f"{np.max(np.abs(predict_proba(X, *path[-1]) - p_keras)):.0e}")
+    print(
+        f"largest |p NumPy - p Keras| over the {len(X)} points: "
+        f"{np.max(np.abs(predict_proba(X, *path[-1]) - p_keras)):.0e}"
+    )
     # --8<-- [end:keras-fit]
 
     # --8<-- [start:underflow]
@@ -225,15 +245,21 @@ if __name__ == "__main__":
     print("  l2     w1      w2      b    |w|    E  accuracy")
     for l2 in (0.0, 10.0, 100.0):
         w, b = train_l2(X, t, w0, b0, LEARNING_RATE, STEPS, l2)
-        print(f"{l2:5.0f} {w[0]:6.3f} {w[1]:7.3f} {b:6.3f} {np.linalg.norm(w):6.3f} "
-              f"{error(X, t, w, b):6.1f} {accuracy(X, t, w, b):6.1%}")
+        print(
+            f"{l2:5.0f} {w[0]:6.3f} {w[1]:7.3f} {b:6.3f} {np.linalg.norm(w):6.3f} "
+            f"{error(X, t, w, b):6.1f} {accuracy(X, t, w, b):6.1%}"
+        )
 
     # Keras: kernel_regularizer=L2(c) adds c * sum(w^2) to the *mean* loss E / N,
     # so c = l2 / (2 N) gives the same gradient after the learning rate is scaled by N.
     l2 = 10.0
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(
-        1, activation="sigmoid", kernel_regularizer=keras.regularizers.L2(l2 / (2 * len(X))))])
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=keras.regularizers.L2(l2 / (2 * len(X)))),
+        ]
+    )
     model.set_weights([w0.reshape(2, 1), np.array([b0])])
     model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE * len(X)), loss="binary_crossentropy")
     for _ in range(STEPS):

@@ -31,16 +31,18 @@ def loss_gradient(point):
     if p.shape != (2,):
         raise ValueError(f"point must have shape (2,), one (x, y), got {p.shape}")
     return np.array([p[0] / 10, 2 * p[1]])
+
+
 # --8<-- [end:surface]
 
 
 # --8<-- [start:base]
-def as_real_array(x, name):
+from snippets.activations import as_real_array
+
+
+def as_finite_array(x, name):
     """x as a float64 array, or a ValueError for text, complex numbers, None, inf and nan."""
-    array = np.asarray(x)
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    array = array.astype(np.float64)
+    array = as_real_array(x, name)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite, got {array}")
     return array
@@ -65,15 +67,17 @@ class Optimizer:
 
     def step(self, params, grads):
         """One update: the new parameters (float64, shape of params); the inputs are not modified."""
-        w, g = as_real_array(params, "params"), as_real_array(grads, "grads")
+        w, g = as_finite_array(params, "params"), as_finite_array(grads, "grads")
         if g.shape != w.shape:
             raise ValueError(f"grads must have the shape of params {w.shape}, got {g.shape}")
         if self.shape is None:
             self.shape = w.shape
             self.start(w)
         elif w.shape != self.shape:
-            raise ValueError(f"this optimizer holds state for params of shape {self.shape}, got {w.shape}; "
-                             f"use one optimizer per array of parameters")
+            raise ValueError(
+                f"this optimizer holds state for params of shape {self.shape}, got {w.shape}; "
+                f"use one optimizer per array of parameters"
+            )
         self.iterations += 1
         return self.update(w, g)
 
@@ -82,6 +86,8 @@ class Optimizer:
 
     def update(self, w, g):
         raise NotImplementedError
+
+
 # --8<-- [end:base]
 
 
@@ -94,6 +100,8 @@ class SGD(Optimizer):
 
     def update(self, w, g):
         return w - self.learning_rate * g
+
+
 # --8<-- [end:sgd]
 
 
@@ -111,6 +119,8 @@ class Momentum(Optimizer):
     def update(self, w, g):
         self.velocity = self.momentum * self.velocity - self.learning_rate * g
         return w + self.velocity
+
+
 # --8<-- [end:momentum]
 
 
@@ -129,6 +139,8 @@ class AdaGrad(Optimizer):
     def update(self, w, g):
         self.accumulator = self.accumulator + g**2  # only grows
         return w - self.learning_rate * g / np.sqrt(self.accumulator + self.epsilon)
+
+
 # --8<-- [end:adagrad]
 
 
@@ -147,6 +159,8 @@ class RMSprop(Optimizer):
     def update(self, w, g):
         self.average = self.rho * self.average + (1 - self.rho) * g**2  # forgets old gradients
         return w - self.learning_rate * g / np.sqrt(self.average + self.epsilon)
+
+
 # --8<-- [end:rmsprop]
 
 
@@ -169,6 +183,8 @@ class Adam(Optimizer):
         self.v = self.v + (g**2 - self.v) * (1 - self.beta_2)  # = beta_2 v + (1 - beta_2) g^2
         alpha = self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         return w - self.m * alpha / (np.sqrt(self.v) + self.epsilon)
+
+
 # --8<-- [end:adam]
 
 
@@ -177,7 +193,7 @@ def run(optimizer, start=START, steps=30, gradient=loss_gradient):
     """The path of `steps` updates from `start`: an array of shape (steps + 1, *start.shape)."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    path = [as_real_array(start, "start")]
+    path = [as_finite_array(start, "start")]
     for _ in range(steps):
         path.append(optimizer.step(path[-1], gradient(path[-1])))
     return np.array(path)
@@ -211,7 +227,8 @@ def keras_optimizer(name, **hyper):
     keras.config.set_floatx("float64")
     try:
         return getattr(keras.optimizers, name)(
-            **{k: np.float64(v) if isinstance(v, float) else v for k, v in hyper.items()})
+            **{k: np.float64(v) if isinstance(v, float) else v for k, v in hyper.items()}
+        )
     finally:
         keras.config.set_floatx(previous)
 
@@ -222,7 +239,7 @@ def side_by_side(ours, theirs, start, gradient, steps):
     Returns, after each of the `steps` updates, the relative difference
     |w_ours - w_keras| / |w_keras| (Euclidean norms), shape (steps,).
     """
-    w = as_real_array(start, "start")
+    w = as_finite_array(start, "start")
     variable = keras.Variable(w, dtype="float64")
     differences = []
     for _ in range(steps):
@@ -231,6 +248,8 @@ def side_by_side(ours, theirs, start, gradient, steps):
         w_keras = variable.numpy()
         differences.append(np.linalg.norm(w - w_keras) / np.linalg.norm(w_keras))
     return np.array(differences)
+
+
 # --8<-- [end:keras]
 
 
@@ -241,6 +260,8 @@ class Nesterov(Momentum):
     def update(self, w, g):
         self.velocity = self.momentum * self.velocity - self.learning_rate * g
         return w + (self.momentum * self.velocity - self.learning_rate * g)
+
+
 # --8<-- [end:exercise]
 
 
@@ -249,8 +270,10 @@ if __name__ == "__main__":
     sgd = SGD(learning_rate=0.9)
     w = START
     for t in range(4):
-        print(f"t={t}  w=({w[0]:7.4f}, {w[1]:7.4f})  loss={loss(w):7.4f}  gradient=({loss_gradient(w)[0]:7.4f}, "
-              f"{loss_gradient(w)[1]:7.4f})")
+        print(
+            f"t={t}  w=({w[0]:7.4f}, {w[1]:7.4f})  loss={loss(w):7.4f}  gradient=({loss_gradient(w)[0]:7.4f}, "
+            f"{loss_gradient(w)[1]:7.4f})"
+        )
         w = sgd.step(w, loss_gradient(w))
     # --8<-- [end:first-steps]
 
@@ -271,13 +294,27 @@ if __name__ == "__main__":
 
     x, y = np.meshgrid(np.linspace(-8, 2.5, 211), np.linspace(-2.5, 2.5, 101))
     fig, ax = plt.subplots(figsize=(9, 4.6))
-    ax.contour(x, y, loss(np.stack([x, y], axis=-1)), levels=np.geomspace(0.01, 12, 12), cmap="Greys",
-               vmin=-12, vmax=20, linewidths=0.8)
+    ax.contour(
+        x,
+        y,
+        loss(np.stack([x, y], axis=-1)),
+        levels=np.geomspace(0.01, 12, 12),
+        cmap="Greys",
+        vmin=-12,
+        vmax=20,
+        linewidths=0.8,
+    )
     for label, path in paths.items():
         ax.plot(path[:, 0], path[:, 1], "o-", markersize=3, linewidth=1.2, label=label)
     ax.annotate("minimum", xy=(0, 0), xytext=(0.8, -2.0), arrowprops=dict(arrowstyle="->"))
-    ax.set(title=f"{steps} steps from ({START[0]:g}, {START[1]:g}) on f(x, y) = x²/20 + y²", xlabel="x", ylabel="y",
-           xlim=(-8, 2.5), ylim=(-2.5, 2.5), aspect="equal")
+    ax.set(
+        title=f"{steps} steps from ({START[0]:g}, {START[1]:g}) on f(x, y) = x²/20 + y²",
+        xlabel="x",
+        ylabel="y",
+        xlim=(-8, 2.5),
+        ylim=(-2.5, 2.5),
+        aspect="equal",
+    )
     ax.legend(loc="upper right")
     plt.show()
 
@@ -346,10 +383,13 @@ if __name__ == "__main__":
 
     # --8<-- [start:solution]
     hyper = dict(learning_rate=0.1, momentum=0.9)
-    differences = side_by_side(Nesterov(**hyper), keras_optimizer("SGD", nesterov=True, **hyper), START,
-                               loss_gradient, STEPS)
-    print(f"Nesterov vs keras.optimizers.SGD(nesterov=True), {STEPS} steps: "
-          f"largest relative difference {differences.max():.1e}")
+    differences = side_by_side(
+        Nesterov(**hyper), keras_optimizer("SGD", nesterov=True, **hyper), START, loss_gradient, STEPS
+    )
+    print(
+        f"Nesterov vs keras.optimizers.SGD(nesterov=True), {STEPS} steps: "
+        f"largest relative difference {differences.max():.1e}"
+    )
     nesterov, momentum = run(Nesterov(**hyper), START, 30), run(Momentum(**hyper), START, 30)
     print(f"loss after 30 steps: Nesterov {loss(nesterov[-1]):.2e}, Momentum {loss(momentum[-1]):.2e}")
     # --8<-- [end:solution]

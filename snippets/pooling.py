@@ -17,16 +17,17 @@ def as_nhwc(x):
     if x.dtype.kind not in "biuf":
         raise ValueError(f"expected real numbers, got dtype {x.dtype}")
     if x.ndim != 4:
-        raise ValueError(f"expected a 4-D array (n, height, width, channels), got shape {x.shape}; "
-                         "one 2-D image `a` becomes a[None, :, :, None]")
+        raise ValueError(
+            f"expected a 4-D array (n, height, width, channels), got shape {x.shape}; "
+            "one 2-D image `a` becomes a[None, :, :, None]"
+        )
     return x.astype(np.float64)
 
 
 def as_pair(value, name):
     """(rows, columns) from one positive integer or a pair of them: 2 means a 2x2 window."""
     pair = (value, value) if np.ndim(value) == 0 else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
-                                 for v in pair):
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in pair):
         raise ValueError(f"{name} must be a positive integer or a pair of them, got {value!r}")
     return tuple(int(v) for v in pair)
 
@@ -65,7 +66,7 @@ def pool2d(x, size, stride, padding, fill, reduce):
     out = np.empty((n, out_h, out_w, c))
     for i in range(out_h):
         for j in range(out_w):
-            window = x[:, i * sh:i * sh + kh, j * sw:j * sw + kw, :]  # (n, kh, kw, c)
+            window = x[:, i * sh : i * sh + kh, j * sw : j * sw + kw, :]  # (n, kh, kw, c)
             out[:, i, j, :] = reduce(window, axis=(1, 2))
     return out
 
@@ -88,6 +89,8 @@ def avg_pool2d(x, size=2, stride=None, padding="valid"):
     sums = pool2d(x, size, stride, padding, fill=0.0, reduce=np.sum)
     counts = pool2d(np.ones((1, *x.shape[1:3], 1)), size, stride, padding, fill=0.0, reduce=np.sum)
     return sums / counts  # counts is size*size except at the borders of 'same'
+
+
 # --8<-- [end:numpy]
 
 
@@ -96,6 +99,8 @@ def global_max_pool2d(x):
     """(n, h, w, c) -> (n, c): each channel's strongest response, wherever in the map it is."""
     x = as_nhwc(x)
     return max_pool2d(x, size=x.shape[1:3])[:, 0, 0, :]  # one window as large as the map
+
+
 # --8<-- [end:exercise]
 
 
@@ -108,14 +113,18 @@ def notes_cnn(pooling=True):
     """
     import keras
 
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        keras.layers.Conv2D(16, (5, 5), padding="same", activation="relu", name="conv_filter"),
-        *([keras.layers.MaxPooling2D((2, 2), name="max_pooling")] if pooling else []),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(1024, activation="relu", name="hidden"),
-        keras.layers.Dense(10, activation="softmax", name="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(16, (5, 5), padding="same", activation="relu", name="conv_filter"),
+            *([keras.layers.MaxPooling2D((2, 2), name="max_pooling")] if pooling else []),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(1024, activation="relu", name="hidden"),
+            keras.layers.Dense(10, activation="softmax", name="softmax"),
+        ]
+    )
+
+
 # --8<-- [end:notes-cnn]
 
 
@@ -123,24 +132,24 @@ if __name__ == "__main__":
     # --8<-- [start:one-window]
     import numpy as np
 
-    window = np.array([[1, 2],
-                       [7, 1]])  # the notes' example
+    window = np.array([[1, 2], [7, 1]])  # the notes' example
     print("max pooling keeps    ", window.max())
     print("average pooling keeps", window.mean())
     # --8<-- [end:one-window]
 
     # --8<-- [start:by-hand]
-    image = np.array([[3, 0, 2, 2],
-                      [1, 0, 3, 1],
-                      [3, 2, 2, 0],
-                      [1, 2, 2, 1]])  # the 4x4 image of the notes' convolution example
+    image = np.array(
+        [[3, 0, 2, 2], [1, 0, 3, 1], [3, 2, 2, 0], [1, 2, 2, 1]]
+    )  # the 4x4 image of the notes' convolution example
     pooled = np.zeros((2, 2), dtype=image.dtype)
     for i in range(2):
         for j in range(2):
-            window = image[2 * i:2 * i + 2, 2 * j:2 * j + 2]  # rows 2i, 2i+1; columns 2j, 2j+1
+            window = image[2 * i : 2 * i + 2, 2 * j : 2 * j + 2]  # rows 2i, 2i+1; columns 2j, 2j+1
             pooled[i, j] = window.max()
-            print(f"output ({i}, {j}): rows {2 * i}-{2 * i + 1}, columns {2 * j}-{2 * j + 1}",
-                  f"window {window.tolist()} -> max {pooled[i, j]}")
+            print(
+                f"output ({i}, {j}): rows {2 * i}-{2 * i + 1}, columns {2 * j}-{2 * j + 1}",
+                f"window {window.tolist()} -> max {pooled[i, j]}",
+            )
     print("pooled 2x2 map:")
     print(pooled)
     # --8<-- [end:by-hand]
@@ -167,21 +176,26 @@ if __name__ == "__main__":
     # --8<-- [start:check]
     rng = np.random.default_rng(0)
     print("input shape      size    stride  padding  largest |NumPy - Keras|: max, average")
-    for shape, size, stride in [((2, 28, 28, 3), 2, None), ((1, 7, 7, 2), 2, None), ((3, 9, 6, 1), 3, 2),
-                                ((1, 5, 8, 4), (2, 3), (1, 2))]:
+    for shape, size, stride in [
+        ((2, 28, 28, 3), 2, None),
+        ((1, 7, 7, 2), 2, None),
+        ((3, 9, 6, 1), 3, 2),
+        ((1, 5, 8, 4), (2, 3), (1, 2)),
+    ]:
         x = rng.normal(size=shape).astype("float32")
         for padding in ("valid", "same"):
             differences = []
-            for ours, theirs in ((max_pool2d, keras.layers.MaxPooling2D),
-                                 (avg_pool2d, keras.layers.AveragePooling2D)):
+            for ours, theirs in ((max_pool2d, keras.layers.MaxPooling2D), (avg_pool2d, keras.layers.AveragePooling2D)):
                 expected = keras.ops.convert_to_numpy(theirs(size, strides=stride, padding=padding)(x))
                 differences.append(np.max(np.abs(ours(x, size, stride, padding) - expected)))
-            print(f"{str(shape):16} {str(size):7} {str(stride):7} {padding:8} "
-                  f"{differences[0]:.1e}, {differences[1]:.1e}")
+            print(
+                f"{str(shape):16} {str(size):7} {str(stride):7} {padding:8} {differences[0]:.1e}, {differences[1]:.1e}"
+            )
     # --8<-- [end:check]
 
     # --8<-- [start:mnist]
     import matplotlib.pyplot as plt
+
     from snippets.data import load_mnist
 
     data = load_mnist()
@@ -189,12 +203,21 @@ if __name__ == "__main__":
     digit = data.x_test[0]  # the first test image, a 7
     x = digit[None, :, :, None]  # (1, 28, 28, 1)
     maxed, averaged = max_pool2d(x)[0, :, :, 0], avg_pool2d(x)[0, :, :, 0]
-    print("label", data.y_test[0], "| image", digit.shape, "-> max pooled", maxed.shape,
-          "and average pooled", averaged.shape)
+    print(
+        "label",
+        data.y_test[0],
+        "| image",
+        digit.shape,
+        "-> max pooled",
+        maxed.shape,
+        "and average pooled",
+        averaged.shape,
+    )
 
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
-    for ax, picture, title in zip(axes, (digit, maxed, averaged),
-                                  ("original", "2x2 max pooling", "2x2 average pooling")):
+    for ax, picture, title in zip(
+        axes, (digit, maxed, averaged), ("original", "2x2 max pooling", "2x2 average pooling")
+    ):
         ax.imshow(picture, cmap="gray_r", vmin=0, vmax=255)
         ax.set_title(f"{title} {picture.shape}")
     plt.show()
@@ -234,8 +257,10 @@ if __name__ == "__main__":
             norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
             cosine = np.sum(before * after, axis=1) / norms  # 1: the same map; 0: no ink in common
             similarity[pixels, name] = np.mean(cosine)
-            print(f"{pixels:6}  {f'{name} {side}x{side}':22} {unchanged[pixels, name]:15.0%}  "
-                  f"{similarity[pixels, name]:17.2f}")
+            print(
+                f"{pixels:6}  {f'{name} {side}x{side}':22} {unchanged[pixels, name]:15.0%}  "
+                f"{similarity[pixels, name]:17.2f}"
+            )
     # --8<-- [end:shift]
 
     # --8<-- [start:pitfall]
@@ -252,11 +277,13 @@ if __name__ == "__main__":
     # --8<-- [end:pitfall]
 
     # --8<-- [start:errors]
-    for bad_call in (lambda: max_pool2d(digit),  # 2-D: no batch or channel axis
-                     lambda: max_pool2d(x, size=0),
-                     lambda: avg_pool2d(x, stride=-1),
-                     lambda: max_pool2d(x, padding="full"),
-                     lambda: max_pool2d(x, size=30)):
+    for bad_call in (
+        lambda: max_pool2d(digit),  # 2-D: no batch or channel axis
+        lambda: max_pool2d(x, size=0),
+        lambda: avg_pool2d(x, stride=-1),
+        lambda: max_pool2d(x, padding="full"),
+        lambda: max_pool2d(x, size=30),
+    ):
         try:
             bad_call()
         except ValueError as error:
@@ -271,6 +298,9 @@ if __name__ == "__main__":
 
     maps = rng.normal(size=(4, 7, 5, 3)).astype("float32")
     expected = keras.ops.convert_to_numpy(keras.layers.GlobalMaxPooling2D()(maps))
-    print("global_max_pool2d:", global_max_pool2d(maps).shape,
-          f"max |NumPy - Keras| {np.max(np.abs(global_max_pool2d(maps) - expected)):.1e}")
+    print(
+        "global_max_pool2d:",
+        global_max_pool2d(maps).shape,
+        f"max |NumPy - Keras| {np.max(np.abs(global_max_pool2d(maps) - expected)):.1e}",
+    )
     # --8<-- [end:solution]

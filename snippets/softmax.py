@@ -34,6 +34,8 @@ def softmax(z, axis=-1):
         raise ValueError(f"axis must be in [-{z.ndim}, {z.ndim - 1}] for z of shape {z.shape}, got {axis}")
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
 # --8<-- [end:numpy]
 
 
@@ -45,9 +47,12 @@ def line_scores(x, w, b):
     """
     x, w, b = as_real_array(x), as_real_array(w), as_real_array(b)
     if x.ndim > 1 or w.ndim != 1 or w.shape != b.shape:
-        raise ValueError(f"expected x of shape (N,) or (), w and b of one shape (K,), "
-                         f"got {x.shape}, {w.shape}, {b.shape}")
+        raise ValueError(
+            f"expected x of shape (N,) or (), w and b of one shape (K,), got {x.shape}, {w.shape}, {b.shape}"
+        )
     return np.multiply.outer(x, w) + b
+
+
 # --8<-- [end:scores]
 
 
@@ -70,17 +75,21 @@ def check_distributions(p, name, hint=""):
     """Each row (last axis) of p must be >= 0 and sum to 1, up to float32 rounding."""
     sums = p.sum(axis=-1)
     if not (np.all(p >= 0) and np.allclose(sums, 1.0, rtol=0, atol=1e-4)):
-        raise ValueError(f"{name} must hold probability distributions along the last axis (entries >= 0, each "
-                         f"row summing to 1), got entries down to {p.min():.3g} and row sums from "
-                         f"{sums.min():.3g} to {sums.max():.3g}{hint}")
+        raise ValueError(
+            f"{name} must hold probability distributions along the last axis (entries >= 0, each "
+            f"row summing to 1), got entries down to {p.min():.3g} and row sums from "
+            f"{sums.min():.3g} to {sums.max():.3g}{hint}"
+        )
 
 
 def labels_and_predictions(y_true, y_pred):
     """Both as float64 arrays of one shape (..., K), y_true checked to be distributions."""
     y_true, y_pred = class_scores(y_true, "y_true"), class_scores(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape (..., K), one row of K classes per "
-                         f"example, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"y_true and y_pred must have the same shape (..., K), one row of K classes per "
+            f"example, got {y_true.shape} and {y_pred.shape}"
+        )
     check_distributions(y_true, "y_true")
     return y_true, y_pred
 
@@ -110,6 +119,8 @@ def categorical_crossentropy_grad(y_true, logits):
     """
     y_true, logits = labels_and_predictions(y_true, logits)
     return softmax(logits) - y_true
+
+
 # --8<-- [end:loss]
 
 
@@ -119,6 +130,8 @@ def softmax_with_temperature(z, temperature):
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     return softmax(class_scores(z) / temperature)
+
+
 # --8<-- [end:exercise]
 
 
@@ -181,8 +194,10 @@ if __name__ == "__main__":
     for axis in (-1, 0):
         ours = softmax(z, axis=axis)
         theirs = keras.ops.convert_to_numpy(keras.activations.softmax(z, axis=axis))
-        print(f"axis={axis:2}: sums {ours.sum(axis=axis).round(6)}, "
-              f"largest |NumPy - Keras| {np.max(np.abs(ours - theirs)):.1e}")
+        print(
+            f"axis={axis:2}: sums {ours.sum(axis=axis).round(6)}, "
+            f"largest |NumPy - Keras| {np.max(np.abs(ours - theirs)):.1e}"
+        )
     # --8<-- [end:keras]
 
     # --8<-- [start:sigmoid]
@@ -196,10 +211,18 @@ if __name__ == "__main__":
     # --8<-- [end:sigmoid]
 
     # --8<-- [start:two-examples]
-    logits = np.array([[2.0, 1.0, 0.1],  # example 1: class 1 is likeliest ...
-                       [0.5, 2.5, 0.3]])  # example 2: class 2 is likeliest ...
-    y_true = np.array([[1.0, 0.0, 0.0],  # ... and class 1 is right
-                       [0.0, 0.0, 1.0]])  # ... but class 3 is right
+    logits = np.array(
+        [
+            [2.0, 1.0, 0.1],  # example 1: class 1 is likeliest ...
+            [0.5, 2.5, 0.3],
+        ]
+    )  # example 2: class 2 is likeliest ...
+    y_true = np.array(
+        [
+            [1.0, 0.0, 0.0],  # ... and class 1 is right
+            [0.0, 0.0, 1.0],
+        ]
+    )  # ... but class 3 is right
     # --8<-- [end:two-examples]
 
     # --8<-- [start:loss-numpy]
@@ -281,7 +304,9 @@ if __name__ == "__main__":
     for temperature in (0.01, 0.1, 0.5, 1.0, 2.0, 10.0, 1000.0):
         print(f"{temperature:6g}   {softmax_with_temperature(z, temperature).round(4)}")
     theirs = keras.ops.convert_to_numpy(keras.activations.softmax(z / 0.5))
-    print(f"largest |ours - keras.activations.softmax(z / T)| at T = 0.5: "
-          f"{np.max(np.abs(softmax_with_temperature(z, 0.5) - theirs)):.1e}")
+    print(
+        f"largest |ours - keras.activations.softmax(z / T)| at T = 0.5: "
+        f"{np.max(np.abs(softmax_with_temperature(z, 0.5) - theirs)):.1e}"
+    )
     print("a tie at T = 0.001:", softmax_with_temperature([3.0, 3.0, 1.0], 0.001))
     # --8<-- [end:solution]

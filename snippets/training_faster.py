@@ -34,11 +34,17 @@ def load_full_size():
             arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
         return (*arrays, "full MNIST (keras.datasets.mnist cache)")
     if (FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file():
-        arrays = [read_idx(FASHION_MNIST / f"{part}-idx{rank}-ubyte.gz")
-                  for part, rank in (("train-images", 3), ("train-labels", 1), ("t10k-images", 3), ("t10k-labels", 1))]
+        arrays = [
+            read_idx(FASHION_MNIST / f"{part}-idx{rank}-ubyte.gz")
+            for part, rank in (("train-images", 3), ("train-labels", 1), ("t10k-images", 3), ("t10k-labels", 1))
+        ]
         return (*arrays, f"Fashion-MNIST ({FASHION_MNIST}, Debian package dataset-fashion-mnist)")
-    raise FileNotFoundError("no full-size data: put mnist.npz in ~/.keras/datasets/, or install Fashion-MNIST "
-                            "with `apt-get install dataset-fashion-mnist`")
+    raise FileNotFoundError(
+        "no full-size data: put mnist.npz in ~/.keras/datasets/, or install Fashion-MNIST "
+        "with `apt-get install dataset-fashion-mnist`"
+    )
+
+
 # --8<-- [end:idx]
 
 
@@ -55,13 +61,17 @@ def make_dataset(images, labels, batch_size, shuffle_seed=None):
     """
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 2 or labels.ndim != 2 or len(images) != len(labels):
-        raise ValueError(f"expected images (n, pixels) and one-hot labels (n, classes), got {images.shape} and {labels.shape}")
+        raise ValueError(
+            f"expected images (n, pixels) and one-hot labels (n, classes), got {images.shape} and {labels.shape}"
+        )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 # --8<-- [end:pipeline]
 
 
@@ -81,8 +91,10 @@ def scaled_learning_rate(batch_size, rule="sqrt", base_batch=BASE_BATCH, base_ra
     if rule == "linear":
         return base_rate * k
     if rule == "sqrt":
-        return base_rate * k ** 0.5
+        return base_rate * k**0.5
     raise ValueError(f"rule must be 'linear' or 'sqrt', got {rule!r}")
+
+
 # --8<-- [end:batch]
 
 
@@ -96,9 +108,15 @@ def compile_fast(model, learning_rate=BASE_LEARNING_RATE, jit_compile=True):
     into fewer passes over memory. Keras leaves it off on machines with only a CPU."""
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=jit_compile)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
     return model
+
+
 # --8<-- [end:xla]
 
 
@@ -112,6 +130,8 @@ def set_threads(intra_op, inter_op):
             raise ValueError(f"{name} must be a whole number >= 0 (0: TensorFlow chooses), got {value!r}")
     tf.config.threading.set_intra_op_parallelism_threads(intra_op)
     tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+
+
 # --8<-- [end:threads]
 
 
@@ -140,6 +160,8 @@ def training_flops_per_image(model):
     """Forward + backward: the backward pass computes two products per weight product
     (gradient for the weights and for the inputs), so training costs about 3x forward."""
     return 3 * sum(forward_flops(model).values())
+
+
 # --8<-- [end:flops]
 
 
@@ -161,16 +183,22 @@ def load_results(path=RESULTS):
 
 def results_table(results):
     """The benchmark table: each configuration as a ratio to the baseline of the same run."""
-    lines = [f"{'configuration':34}{'batch':>6}{'img/s':>7}{'speed':>7}{'epoch':>9}{'time':>7}"
-             f"{'test acc':>10}{'vs base':>9}{'of matmul':>11}"]
+    lines = [
+        f"{'configuration':34}{'batch':>6}{'img/s':>7}{'speed':>7}{'epoch':>9}{'time':>7}"
+        f"{'test acc':>10}{'vs base':>9}{'of matmul':>11}"
+    ]
     for c in results["configs"]:
         epoch = f"{c['epoch_seconds']:.0f} s" if c["epoch_seconds"] else "-"
         ratio = f"{c['epoch_time_ratio']:.2f}x" if c["epoch_time_ratio"] else "-"
         accuracy = f"{c['test_accuracy']:.4f}" if c["test_accuracy"] is not None else "-"
         points = f"{c['accuracy_points']:+.2f}" if c["accuracy_points"] is not None else "-"
-        lines.append(f"{c['name']:34}{c['batch_size']:>6}{c['images_per_second']:>7.0f}{c['speedup']:>6.2f}x"
-                     f"{epoch:>9}{ratio:>7}{accuracy:>10}{points:>9}{c['matmul_fraction']:>11.0%}")
+        lines.append(
+            f"{c['name']:34}{c['batch_size']:>6}{c['images_per_second']:>7.0f}{c['speedup']:>6.2f}x"
+            f"{epoch:>9}{ratio:>7}{accuracy:>10}{points:>9}{c['matmul_fraction']:>11.0%}"
+        )
     return "\n".join(lines)
+
+
 # --8<-- [end:results]
 
 
@@ -178,14 +206,20 @@ if __name__ == "__main__":
     # --8<-- [start:show_results]
     results = load_results()
     machine, data = results["machine"], results["data"]
-    print(f"measured {machine['date']} on {machine['cpu']}, {machine['cores']} cores, "
-          f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}")
-    print(f"data: {data['description']}: {data['train']:,} training + {data['test']:,} test images; "
-          f"budget: {results['budget']['epochs']} epoch ({results['budget']['images']:,} images) per configuration")
+    print(
+        f"measured {machine['date']} on {machine['cpu']}, {machine['cores']} cores, "
+        f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}"
+    )
+    print(
+        f"data: {data['description']}: {data['train']:,} training + {data['test']:,} test images; "
+        f"budget: {results['budget']['epochs']} epoch ({results['budget']['images']:,} images) per configuration"
+    )
     print(results_table(results))
-    print(f"control: the baseline, timed again at the end, ran at {results['control']['of_baseline']:.2f}x "
-          f"its first speed; 1-minute load average {machine['load_average_before']:.1f} before, "
-          f"{machine['load_average_after']:.1f} after")
+    print(
+        f"control: the baseline, timed again at the end, ran at {results['control']['of_baseline']:.2f}x "
+        f"its first speed; 1-minute load average {machine['load_average_before']:.1f} before, "
+        f"{machine['load_average_after']:.1f} after"
+    )
     baseline = results["configs"][0]
     larger = [c for c in results["configs"] if c["batch_size"] > baseline["batch_size"] and not c["tf_data"]]
     speedups, points = [c["speedup"] for c in larger], [c["accuracy_points"] for c in larger]  # larger batches
@@ -200,8 +234,10 @@ if __name__ == "__main__":
     print(f"float32 matrix multiply ({matmul['n']}x{matmul['n']}): {matmul['flops_per_second'] / 1e9:.0f} GFLOP/s")
     print(f"notes' CNN, training: {results['flops_per_image']['training'] / 1e6:.1f} MFLOP per image")
     for c in {c["name"]: c for c in (configs[0], best, fastest_step)}.values():
-        print(f"{c['name']:34}{c['images_per_second']:>6.0f} img/s = {c['flops_per_second'] / 1e9:5.1f} GFLOP/s"
-              f" = {c['matmul_fraction']:.0%} of the matmul rate")
+        print(
+            f"{c['name']:34}{c['images_per_second']:>6.0f} img/s = {c['flops_per_second'] / 1e9:5.1f} GFLOP/s"
+            f" = {c['matmul_fraction']:.0%} of the matmul rate"
+        )
     # --8<-- [end:show_matmul]
 
     # --8<-- [start:show_profile]
@@ -219,8 +255,7 @@ if __name__ == "__main__":
     cnn = notes_cnn()
     for name, flops in forward_flops(cnn).items():
         print(f"{name:12}{flops:>12,} FLOP per image, forward")
-    print(f"{'total':12}{sum(forward_flops(cnn).values()):>12,}; training about 3x: "
-          f"{training_flops_per_image(cnn):,}")
+    print(f"{'total':12}{sum(forward_flops(cnn).values()):>12,}; training about 3x: {training_flops_per_image(cnn):,}")
     layer_flops = forward_flops(cnn)
     hidden_share = layer_flops["hidden"] / sum(layer_flops.values())  # the hidden layer's part of the work
     pooled = cnn.get_layer("max_pooling").output.shape[1:]  # what the hidden layer reads
@@ -230,19 +265,28 @@ if __name__ == "__main__":
     images = np.arange(10 * 784, dtype="float32").reshape(10, 784) / (10 * 784)  # 10 tiny fake images
     labels = np.eye(10, dtype="float32")[np.arange(10) % 10]
     for batch_images, batch_labels in make_dataset(images, labels, batch_size=4):
-        print("batch", tuple(batch_images.shape), tuple(batch_labels.shape),
-              "labels", np.argmax(batch_labels, axis=1).tolist())
+        print(
+            "batch",
+            tuple(batch_images.shape),
+            tuple(batch_labels.shape),
+            "labels",
+            np.argmax(batch_labels, axis=1).tolist(),
+        )
     # --8<-- [end:pipeline_demo]
 
     # --8<-- [start:batch_demo]
     for batch in (128, 256, 512, 1024):
-        print(f"batch {batch:5}: {60_000 // batch + (60_000 % batch > 0):4} steps per epoch, learning rate "
-              f"linear {scaled_learning_rate(batch, 'linear'):.4f}, sqrt {scaled_learning_rate(batch, 'sqrt'):.4f}")
+        print(
+            f"batch {batch:5}: {60_000 // batch + (60_000 % batch > 0):4} steps per epoch, learning rate "
+            f"linear {scaled_learning_rate(batch, 'linear'):.4f}, sqrt {scaled_learning_rate(batch, 'sqrt'):.4f}"
+        )
     # --8<-- [end:batch_demo]
 
     # --8<-- [start:solution]
     for batch in (64, 2048):
-        print(f"batch {batch:5}: linear {scaled_learning_rate(batch, 'linear'):.5f}, "
-              f"sqrt {scaled_learning_rate(batch, 'sqrt'):.5f}")
+        print(
+            f"batch {batch:5}: linear {scaled_learning_rate(batch, 'linear'):.5f}, "
+            f"sqrt {scaled_learning_rate(batch, 'sqrt'):.5f}"
+        )
     linear_rate, sqrt_rate = scaled_learning_rate(2048, "linear"), scaled_learning_rate(2048, "sqrt")
     # --8<-- [end:solution]

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import json
 import os
-import shutil
 import re
+import shutil
 import subprocess
 import sys
-import threading
-import time
 import tomllib
 import venv
 from pathlib import Path
@@ -22,14 +17,11 @@ import pytest
 from filelock import FileLock
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
+
+from tools.browser import serving  # noqa: F401 - the tests' one local server
+from tools.notebooks import execute_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def pytest_configure(config):
-    """When this test run started; parallel worker processes inherit the first process's."""
-    os.environ.setdefault("TUTORIAL_TESTS_STARTED", str(time.time() - 1))
 
 
 def mkdocs_build(project: Path, site_dir: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -73,23 +65,6 @@ def shared_folder(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@contextlib.contextmanager
-def serving(folder: Path):
-    """Serve `folder` over HTTP on a free local port; yields its URL (ending with a slash)."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-
-
 def runtime_requirements() -> list[str]:
     """What a reader's Python needs for the pages' code: pyproject's run-time dependencies
     (not the site or test extras), and ipykernel to run notebooks."""
@@ -104,14 +79,36 @@ def fresh_python(folder: Path, *, on_top_of: Path | None = None) -> Path:
     venv.create(folder, with_pip=True, symlinks=True)
     python = folder / "bin" / "python"
     if on_top_of is None:
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "-c", str(ROOT / "requirements.lock"), *runtime_requirements()],
-                       check=True, capture_output=True, text=True, timeout=1200)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-c",
+                str(ROOT / "requirements.lock"),
+                *runtime_requirements(),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
     else:
-        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                              check=True, capture_output=True, text=True).stdout.strip()
-        below = subprocess.run([str(on_top_of), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip()
+        site = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        below = subprocess.run(
+            [str(on_top_of), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         Path(site, "runtime-dependencies.pth").write_text(below + "\n", encoding="utf-8")
     return python
 
@@ -135,8 +132,16 @@ def kernels(runtime_python, tmp_path_factory):
     folder = tmp_path_factory.mktemp("kernels")
     spec = folder / "runtime" / "kernel.json"
     spec.parent.mkdir()
-    spec.write_text(json.dumps({"argv": [str(runtime_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                                "display_name": "runtime", "language": "python"}), encoding="utf-8")
+    spec.write_text(
+        json.dumps(
+            {
+                "argv": [str(runtime_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "runtime",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     return KernelSpecManager(kernel_dirs=[str(folder)])
 
 
@@ -148,9 +153,7 @@ def run_notebook(notebook: str, folder, kernels, *, sample=True, env=None) -> nb
     if sample:
         shutil.copytree(ROOT / "snippets" / "sample", folder / "snippets" / "sample")
     manager = KernelManager(kernel_name="runtime", kernel_spec_manager=kernels)
-    client = NotebookClient(nb, km=manager, timeout=900, resources={"metadata": {"path": str(folder)}})
-    client.execute(env={**reader_environment(), **(env or {})})
-    return nb
+    return execute_notebook(nb, folder, {**reader_environment(), **(env or {})}, kernel_manager=manager)
 
 
 def printed(nb) -> str:
@@ -170,8 +173,13 @@ def reader_environment() -> dict[str, str]:
     tutorial's settings (so the data is the package's default), except that the pages'
     models are cached in the build's folder, so that nothing trains twice."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("CNN_TUTORIAL_")}
-    env.update(PYTHONHASHSEED="0", MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2", COLUMNS="100",
-               CNN_TUTORIAL_MODELS=os.environ.get("CNN_TUTORIAL_MODELS", str(ROOT / ".cache" / "models")))
+    env.update(
+        PYTHONHASHSEED="0",
+        MPLBACKEND="Agg",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        COLUMNS="100",
+        CNN_TUTORIAL_MODELS=os.environ.get("CNN_TUTORIAL_MODELS", str(ROOT / ".cache" / "models")),
+    )
     return env
 
 
@@ -183,7 +191,9 @@ TEXT_OUTPUT = re.compile(r"^(`{3,}) \{ \.text \.exec-output \}\n(.*?)\n\1$", re.
 
 def meaningful_lines(text: str) -> list[str]:
     """Non-empty lines, durations masked; runs of spaces shrink to one (a duration's width may pad a column)."""
-    return [re.sub(r" {2,}", " ", DURATION.sub("<duration>", line.rstrip())) for line in text.splitlines() if line.strip()]
+    return [
+        re.sub(r" {2,}", " ", DURATION.sub("<duration>", line.rstrip())) for line in text.splitlines() if line.strip()
+    ]
 
 
 def page_printed(page: str) -> str:
@@ -193,9 +203,9 @@ def page_printed(page: str) -> str:
 
 def exec_record(page: str) -> dict:
     """What the build recorded for `page`: each block's label, code and output."""
-    from tools.exec_hook import cache_dir
+    from tools.keys import cache_dir, record_stem
 
-    records = sorted(cache_dir().glob(f"{page.replace('/', '_')}.*.json"))
+    records = sorted(cache_dir().glob(f"{record_stem(page)}.*.json"))
     assert len(records) == 1, f"expected one executed-output record for {page}, found {records}"
     return json.loads(records[0].read_text(encoding="utf-8"))
 
@@ -215,3 +225,29 @@ def float64_keras():
     yield
     keras.config.set_floatx(floatx)
     keras.config.set_dtype_policy(policy)
+
+
+# ---------------------------------------------------------------- the MNIST chapter's data and model
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """MNIST as the chapter's pages train on it: snippets.mnist_data.prepare_mnist() of the default data."""
+    from snippets.mnist_data import prepare_mnist  # imported here: it imports Keras, which most tests never need
+
+    return prepare_mnist()
+
+
+@pytest.fixture(scope="module")
+def notes_cnn():
+    """The pages' trained model and its record: the notes' CNN after 10 epochs, as trained() stores it
+    (a cache hit once the site, or the training page, has been built)."""
+    from snippets.mnist_training import trained
+
+    return trained("notes_cnn", epochs=10)
+
+
+@pytest.fixture(scope="module")
+def model(notes_cnn):
+    """The pages' trained Keras model (the notes' CNN after 10 epochs)."""
+    return notes_cnn.model

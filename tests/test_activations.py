@@ -1,7 +1,9 @@
-"""The NumPy activations of docs/activations.md agree with Keras and TensorFlow."""
+"""The NumPy activations of docs/activations.md agree with Keras and TensorFlow, on random
+inputs and at the delicate points (DELICATE below), which every test's inputs include."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import keras
@@ -12,7 +14,7 @@ import tensorflow as tf
 from snippets import activations as act
 
 RNG = np.random.default_rng(0)
-SHAPES = [(), (7,), (3, 4), (2, 3, 5)]
+SHAPES = [(), (7,), (3, 4), (2, 3, 5), (4, 10)]  # the last holds every delicate point and as many random ones
 PAIRS = [
     (act.sigmoid, keras.activations.sigmoid),
     (act.tanh, keras.activations.tanh),
@@ -20,15 +22,42 @@ PAIRS = [
 ]
 
 
-# Where activations are delicate: at 0 (ReLU's kink, -0.0 included), very near it, and far
-# out where exp() overflows or underflows in float64 (e^710 is inf, e^-746 is 0).
-DELICATE = np.array([0.0, -0.0, 1e-300, -1e-300, 1e-12, -1e-12, 20.0, -20.0, 40.0, -40.0,
-                     700.0, -700.0, 745.0, -745.0, 800.0, -800.0])
+# Where activations are delicate: at 0 (ReLU's kink, -0.0 included), very near it, where
+# sigmoid and tanh saturate (|x| = 20: 1 - tanh(20) is below float64's resolution near 1),
+# and far out where exp() overflows or underflows in float64 (e^710 is inf, e^-746 is 0).
+DELICATE = np.array(
+    [
+        0.0,
+        -0.0,
+        1e-300,
+        -1e-300,
+        1e-12,
+        -1e-12,
+        1e-8,
+        -1e-8,
+        20.0,
+        -20.0,
+        40.0,
+        -40.0,
+        700.0,
+        -700.0,
+        745.0,
+        -745.0,
+        800.0,
+        -800.0,
+        1000.0,
+        -1000.0,
+    ]
+)
 
 
 def samples(shape, scale=6.0):
-    """Random inputs of `shape`, normal with the given scale; the delicate points are tested apart."""
-    return RNG.normal(scale=scale, size=shape)
+    """Inputs of `shape`, in random places: up to half of them delicate points (every one of
+    DELICATE once there is room for twice as many), the rest normal with the given scale."""
+    size = math.prod(shape)
+    delicate = RNG.choice(DELICATE, size=min(len(DELICATE), size // 2), replace=False)
+    values = np.concatenate([delicate, RNG.normal(scale=scale, size=size - len(delicate))])
+    return RNG.permutation(values).reshape(shape)
 
 
 @pytest.mark.parametrize("ours, theirs", PAIRS, ids=lambda f: getattr(f, "__name__", ""))
@@ -58,8 +87,11 @@ def test_float32_inputs_agree_within_float32_precision(ours, theirs):
 
 @pytest.mark.parametrize(
     "derivative, activation",
-    [(act.sigmoid_grad, keras.activations.sigmoid), (act.tanh_grad, keras.activations.tanh),
-     (act.relu_grad, keras.activations.relu)],
+    [
+        (act.sigmoid_grad, keras.activations.sigmoid),
+        (act.tanh_grad, keras.activations.tanh),
+        (act.relu_grad, keras.activations.relu),
+    ],
     ids=["sigmoid", "tanh", "relu"],
 )
 def test_derivatives_equal_gradient_tape(derivative, activation):
@@ -73,8 +105,8 @@ def test_derivatives_equal_gradient_tape(derivative, activation):
 
 
 @pytest.mark.parametrize(
-    "f, df", [(act.sigmoid, act.sigmoid_grad), (act.tanh, act.tanh_grad), (act.relu, act.relu_grad),
-              (act.step, act.step_grad)],
+    "f, df",
+    [(act.sigmoid, act.sigmoid_grad), (act.tanh, act.tanh_grad), (act.relu, act.relu_grad), (act.step, act.step_grad)],
     ids=["sigmoid", "tanh", "relu", "step"],
 )
 def test_derivatives_equal_central_differences_away_from_kinks(f, df):

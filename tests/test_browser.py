@@ -19,23 +19,20 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ROOT, serving
 
-from tools.exec_hook import python_blocks, read_section
+from tools.blocks import python_blocks, read_section
+from tools.browser import find_chromium, serving
+
+from conftest import ROOT
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
-INSTALL_CHROMIUM = (
-    "install it with `make browser-tools`, or `apt-get install chromium` (Debian, as root), "
-    "or `.venv/bin/python -m playwright install --with-deps chromium` (e.g. Ubuntu)"
-)
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -45,25 +42,12 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def chromium_executable(playwright) -> str | None:
-    """The Chromium to launch: a path, or None for the one that Playwright installed itself.
-
-    $CNN_TUTORIAL_CHROMIUM when set (then that one or none), else `chromium` on PATH,
-    else /usr/bin/chromium, else Playwright's own (`playwright install chromium`).
-    """
-    named = os.environ.get("CNN_TUTORIAL_CHROMIUM")
-    if named:
-        if not Path(named).is_file():
-            unavailable(f"CNN_TUTORIAL_CHROMIUM={named} is not a file: point it at a Chromium executable, "
-                        f"or unset it and {INSTALL_CHROMIUM}")
-        return named
-    for candidate in (shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    if Path(playwright.chromium.executable_path).is_file():
-        return None
-    unavailable("Chromium is not installed (no `chromium` on PATH, no /usr/bin/chromium, none from "
-                f"`playwright install`): {INSTALL_CHROMIUM}, or set CNN_TUTORIAL_CHROMIUM to a Chromium executable")
+def chromium_executable(playwright) -> str:
+    """The Chromium to launch (tools/browser.py says which), or skip (fail under CI) saying what to install."""
+    try:
+        return find_chromium(playwright.chromium.executable_path)
+    except LookupError as error:
+        unavailable(str(error))
 
 
 def html_pages(site: Path) -> list[str]:
@@ -83,8 +67,10 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        unavailable("the Python package playwright is not installed: install the test extra, "
-                    ".venv/bin/python -m pip install -e '.[site,test]' (`make setup` does)")
+        unavailable(
+            "the Python package playwright is not installed: install the test extra, "
+            ".venv/bin/python -m pip install -e '.[site,test]' (`make setup` does)"
+        )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_executable(playwright), args=CHROMIUM_FLAGS)
         yield chromium
@@ -95,15 +81,18 @@ def browser():
 def axe() -> Path:
     """axe-core's script, from npm."""
     if not AXE.is_file():
-        unavailable(f"axe-core is not installed at {AXE.relative_to(ROOT)}: "
-                    "run `npm ci` in the repository root (`make browser-tools` does)")
+        unavailable(
+            f"axe-core is not installed at {AXE.relative_to(ROOT)}: "
+            "run `npm ci` in the repository root (`make browser-tools` does)"
+        )
     return AXE
 
 
 # The article's text without code and outputs (a regex in code may well contain "\(").
 PROSE_TEXT = """() => {
     const article = document.querySelector('article').cloneNode(true);
-    article.querySelectorAll('pre, code, .highlight, .jupyter-wrapper .jp-InputArea, script, style').forEach((n) => n.remove());
+    article.querySelectorAll('pre, code, .highlight, .jupyter-wrapper .jp-InputArea, script, style')
+        .forEach((n) => n.remove());
     return article.textContent;
 }"""
 
@@ -131,7 +120,9 @@ def test_every_page_loads_cleanly_renders_math_and_passes_axe(browser, axe, buil
             problems.append(f"{url}: raw LaTeX on the page")
         page.add_script_tag(path=str(axe))
         # The dark theme changes colours only: its run checks contrast (the light run checks everything).
-        options = "{resultTypes: ['violations']" + (", runOnly: ['color-contrast', 'link-in-text-block']}" if scheme == "dark" else "}")
+        options = "{resultTypes: ['violations']" + (
+            ", runOnly: ['color-contrast', 'link-in-text-block']}" if scheme == "dark" else "}"
+        )
         result = page.evaluate(f"axe.run(document, {options})")
         for violation in result["violations"]:
             if violation["impact"] in SERIOUS:
@@ -145,7 +136,11 @@ def test_every_page_loads_cleanly_renders_math_and_passes_axe(browser, axe, buil
 def test_math_is_rendered_as_mathml(browser, server):
     page = open_page(browser, server + "activations/")
     assert page.locator("article math").count() > 5
-    assert page.evaluate("getComputedStyle(document.querySelector('article math')).display") in ("inline", "block", "math")
+    assert page.evaluate("getComputedStyle(document.querySelector('article math')).display") in (
+        "inline",
+        "block",
+        "math",
+    )
     page.context.close()
 
 

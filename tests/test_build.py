@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, mkdocs_build
 
 A_PY = '''\
@@ -33,7 +34,7 @@ if __name__ == "__main__":
     # --8<-- [end:use]
 '''
 
-B_PY = '''\
+B_PY = """\
 # --8<-- [start:hello]
 import matplotlib.pyplot as plt
 
@@ -42,7 +43,7 @@ plt.plot([0, 1], [1, 0])
 plt.title("a line")
 plt.show()
 # --8<-- [end:hello]
-'''
+"""
 
 PAGE_A = """\
 # Page A
@@ -80,13 +81,15 @@ class Site:
     def __init__(self, root: Path):
         self.root = root
         self.cache = root / "cache"
-        shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
+        shutil.copytree(ROOT / "overrides", root / "overrides")
         shutil.copytree(ROOT / "docs" / "stylesheets", root / "docs" / "stylesheets")
         shutil.copytree(ROOT / "docs" / "javascripts", root / "docs" / "javascripts")
         shutil.copytree(ROOT / "includes", root / "includes")
         (root / "requirements.lock").write_text("fixture==1\n")
         shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")  # names the reader's wheel
         self.write("snippets/__init__.py", "")
+        shutil.copy(ROOT / "snippets" / "dependencies.py", root / "snippets" / "dependencies.py")  # tools/keys.py's
         self.write("snippets/helper.py", "VALUE = 21\n")
         self.write("snippets/a.py", A_PY)
         self.write("snippets/b.py", B_PY)
@@ -162,7 +165,11 @@ def test_a_missing_include_outside_python_blocks_fails_too(site):
 
 @pytest.mark.parametrize(
     "fence",
-    ['```python\nprint("typed by hand")\n```', '```py\n--8<-- "snippets/a.py:define"\n```', '```python\n--8<-- "README.md"\n```'],
+    [
+        '```python\nprint("typed by hand")\n```',
+        '```py\n--8<-- "snippets/a.py:define"\n```',
+        '```python\n--8<-- "README.md"\n```',
+    ],
     ids=["hand-written", "py-fence", "outside-snippets"],
 )
 def test_python_that_is_not_an_included_snippet_fails_the_build(site, fence):
@@ -242,6 +249,59 @@ def test_the_real_configuration_keeps_the_contract():
     assert "tools/exec_hook.py" in textwrap.dedent((ROOT / "mkdocs.yml").read_text())
 
 
+def test_a_page_whose_code_leaves_a_file_behind_fails_the_build_and_names_it(site):
+    """Each page runs in an empty folder of its own, as a reader's copy runs in theirs."""
+    site.write("snippets/litter.py", "# --8<-- [start:write]\nopen('left.txt', 'w').write('x')\n# --8<-- [end:write]\n")
+    site.write("docs/b.md", '# Page B\n\n```python\n--8<-- "snippets/litter.py:write"\n```\n')
+    result = site.build()
+    assert result.returncode != 0
+    assert "b.md: its code left files in the folder it ran in: ['left.txt']" in result.stderr
+
+
+def test_editing_a_tool_that_does_not_run_pages_reexecutes_nothing(site):
+    """The notebooks, the reader's wheel, the page tools, Lighthouse: none of them changes
+    what a page prints, so editing them re-renders from the cache."""
+    assert site.build().returncode == 0
+    for tool in ("notebooks.py", "reader_wheel.py", "page_tools.py", "lighthouse.py", "prose_numbers.py"):
+        file = site.root / "tools" / tool
+        file.write_text(file.read_text() + "\n# edited\n")
+    result = site.build()
+    assert result.returncode == 0, result.stderr
+    assert result.report["executed"] == [] and sorted(result.report["cached"]) == ["a.md", "b.md"]
+    runner = site.root / "tools" / "runner.py"
+    runner.write_text(runner.read_text() + "\n# edited\n")
+    assert sorted(site.build().report["executed"]) == ["a.md", "b.md"]  # a tool that runs pages: everything
+
+
+def test_the_theme_override_is_materials_content_partial_plus_the_page_tools():
+    """overrides/partials/content.html copies Material's; when Material changes its own, this
+    fails, and the copy must follow."""
+    import material
+
+    theirs = (Path(material.__file__).parent / "templates" / "partials" / "content.html").read_text()
+    ours = (ROOT / "overrides" / "partials" / "content.html").read_text()
+    added = '{% if page.meta.tools %}{% include "partials/page-tools.html" %}{% endif %}\n'
+    strip = lambda text: re.sub(r"\{#-.*?-#\}\n", "", text, flags=re.S)  # noqa: E731 - the comments differ
+    assert strip(ours).replace(added, "") == strip(theirs)
+
+
+def test_what_the_site_removes_from_mkdocs_jupyter_output_is_there_to_remove(tmp_path):
+    """tools/jupyter.py deletes mkdocs-jupyter's MathJax loader; an upgrade that changes the
+    loader fails here, not silently on the site."""
+    import nbformat
+    from mkdocs_jupyter.nbconvert2 import nb2html
+
+    from tools import jupyter
+
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$x^2$")]), path)
+    html = nb2html(str(path), custom_mathjax_url="")
+    assert len(jupyter.MATHJAX_LOADER.findall(html)) == 1
+    assert '<script src="">' not in jupyter.without_mathjax(html) and "x-mathjax-config" not in jupyter.without_mathjax(
+        html
+    )
+
+
 def test_pages_with_code_offer_their_notebook_and_say_what_verified_them(site):
     result = site.build(REPO_URL="", REPO_BRANCH="")
     assert result.returncode == 0, result.stderr
@@ -264,14 +324,14 @@ def test_a_site_built_for_a_repository_links_each_page_to_its_notebook_in_colab_
     assert f'<a class="md-button" href="{colab}">Open in Colab</a>' in site.html("a")
 
 
-VALUES_PY = '''\
+VALUES_PY = """\
 # --8<-- [start:measure]
 import os
 
 accuracy = {"sample": 0.9619, "full": 0.9887}[os.environ.get("CNN_TUTORIAL_DATA") or "sample"]
 print(f"test accuracy: {accuracy:.4f}")
 # --8<-- [end:measure]
-'''
+"""
 
 PAGE_VALUES = """\
 # Values
@@ -323,11 +383,15 @@ def test_editing_only_the_prose_renders_again_without_executing(values_site):
     assert '<span class="exec-value">96.2</span>' in values_site.html("values")
 
 
-@pytest.mark.parametrize("prose, says", [
-    ("{{ accuracy }} before any block.\n\n" + PAGE_VALUES.partition("\n")[2], "comes before any Python block"),
-    (PAGE_VALUES + "\nAnd {{ missing_name }}.\n", "missing_name"),
-    (PAGE_VALUES + "\nAnd {{ os.remove('x') }}.\n", "prose values call only"),
-], ids=["before-any-block", "unknown-name", "a-call"])
+@pytest.mark.parametrize(
+    "prose, says",
+    [
+        ("{{ accuracy }} before any block.\n\n" + PAGE_VALUES.partition("\n")[2], "comes before any Python block"),
+        (PAGE_VALUES + "\nAnd {{ missing_name }}.\n", "missing_name"),
+        (PAGE_VALUES + "\nAnd {{ os.remove('x') }}.\n", "prose values call only"),
+    ],
+    ids=["before-any-block", "unknown-name", "a-call"],
+)
 def test_a_bad_value_in_the_prose_fails_the_build_and_names_the_page(values_site, prose, says):
     values_site.write("docs/values.md", "# Values\n\n" + prose if prose.startswith("{{") else prose)
     result = values_site.build()
@@ -337,14 +401,15 @@ def test_a_bad_value_in_the_prose_fails_the_build_and_names_the_page(values_site
 
 def test_a_link_to_a_missing_anchor_fails_the_strict_build(site):
     """mkdocs.yml's `validation: links: anchors: warn`, made an error by `strict: true`."""
-    site.write("docs/b.md", PAGE_B + "\nSee [page A](a.md#page-a) and [nothing there](a.md#no-such-anchor).\n")
+    site.write("docs/a.md", PAGE_A + "\n## A section\n")
+    site.write("docs/b.md", PAGE_B + "\nSee [page A](a.md#a-section) and [nothing there](a.md#no-such-anchor).\n")
     result = site.build()
     assert result.returncode != 0
     assert "b.md" in result.stderr and "'#no-such-anchor'" in result.stderr
-    assert "'#page-a'" not in result.stderr  # an anchor that exists is fine
+    assert "'#a-section'" not in result.stderr  # an anchor that exists is fine
 
 
-BARRIER_PY = '''\
+BARRIER_PY = """\
 # --8<-- [start:meet]
 import os
 import time
@@ -359,7 +424,7 @@ while not there.exists():  # only a page executing at the same time can create i
     time.sleep(0.05)
 print("{me} met {other}")
 # --8<-- [end:meet]
-'''
+"""
 
 
 def test_pages_execute_side_by_side_in_separate_processes(site, tmp_path):
@@ -372,3 +437,56 @@ def test_pages_execute_side_by_side_in_separate_processes(site, tmp_path):
     result = site.build(CNN_TUTORIAL_JOBS="2", BARRIER=str(tmp_path / "barrier"))
     assert result.returncode == 0, result.stderr
     assert "p met q" in site.html("p") and "q met p" in site.html("q")
+
+
+def project_imports() -> dict[str, set[str]]:
+    """Module -> the project's modules it imports (anywhere in it), for tools/, snippets/, bench/."""
+    import ast
+
+    graph = {}
+    for file in sorted(
+        p
+        for folder in ("tools", "snippets", "bench")
+        for p in (ROOT / folder).rglob("*.py")
+        if "node_modules" not in p.parts
+    ):
+        parts = file.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found = set()
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found |= {n for n in names if n.split(".")[0] in ("tools", "snippets", "bench")}
+        graph[module] = found
+    return {m: {n for n in found if n in graph and n != m} for m, found in graph.items()}
+
+
+def test_tools_snippets_and_bench_import_each_other_without_a_cycle():
+    graph, cycles = project_imports(), []
+
+    def visit(module, path):
+        if module in path:
+            cycles.append(path[path.index(module) :] + [module])
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, path + [module])
+
+    for module in graph:
+        visit(module, [])
+    assert cycles == []
+    assert not any(
+        m.startswith(("tools", "bench")) for m in set().union(*(graph[m] for m in graph if m.startswith("snippets")))
+    )
+
+
+def test_no_module_edits_sys_path():
+    """`tools` is a package imported one way everywhere (from the repository root)."""
+    edits = [
+        p.relative_to(ROOT).as_posix()
+        for folder in ("tools", "snippets", "bench", "tests")
+        for p in (ROOT / folder).rglob("*.py")
+        if "node_modules" not in p.parts
+        and re.search(r"sys\.path\.(insert|append)|sys\.path\[", p.read_text(encoding="utf-8"))
+    ]
+    assert edits == []

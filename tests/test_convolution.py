@@ -66,10 +66,12 @@ def test_textbook_convolution_flips_the_kernel():
     np.testing.assert_array_equal(conv.convolve2d(conv.IMAGE, conv.VERTICAL_EDGE), [[-2, -2], [-1, 4]])
     for image_shape, kernel_shape in [((6, 7), (3, 3)), ((9, 5), (2, 4)), ((5, 5), (5, 1))]:
         image, kernel = RNG.normal(size=image_shape), RNG.normal(size=kernel_shape)
-        np.testing.assert_allclose(conv.convolve2d(image, kernel),
-                                   scipy.signal.convolve2d(image, kernel, mode="valid"), atol=1e-12)
-        np.testing.assert_allclose(conv.correlate2d(image, kernel),
-                                   scipy.signal.correlate2d(image, kernel, mode="valid"), atol=1e-12)
+        np.testing.assert_allclose(
+            conv.convolve2d(image, kernel), scipy.signal.convolve2d(image, kernel, mode="valid"), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            conv.correlate2d(image, kernel), scipy.signal.correlate2d(image, kernel, mode="valid"), atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("kernel_shape", [(3, 3), (5, 5), (3, 5)])
@@ -122,13 +124,16 @@ def test_notes_conv_layer_has_416_parameters():
     assert layer.compute_output_shape((None, 28, 28, 1)) == (None, 28, 28, 16)
 
 
-@pytest.mark.parametrize("input_shape, filters, kernel_size, stride, padding", [
-    ((28, 28, 16), 32, (3, 3), 1, "valid"),
-    ((28, 28, 16), 32, (3, 3), 1, "same"),
-    ((28, 28, 1), 16, (5, 5), 2, "same"),
-    ((32, 24, 3), 8, (4, 2), 3, "valid"),
-    ((7, 7, 64), 10, (1, 1), 1, "same"),
-])
+@pytest.mark.parametrize(
+    "input_shape, filters, kernel_size, stride, padding",
+    [
+        ((28, 28, 16), 32, (3, 3), 1, "valid"),
+        ((28, 28, 16), 32, (3, 3), 1, "same"),
+        ((28, 28, 1), 16, (5, 5), 2, "same"),
+        ((32, 24, 3), 8, (4, 2), 3, "valid"),
+        ((7, 7, 64), 10, (1, 1), 1, "same"),
+    ],
+)
 def test_exercise_shape_and_params_equal_keras(input_shape, filters, kernel_size, stride, padding):
     layer = keras.layers.Conv2D(filters, kernel_size, strides=stride, padding=padding)
     layer.build((None, *input_shape))
@@ -157,29 +162,32 @@ def test_integers_work_and_results_are_float64():
 IMAGES, KERNELS = np.zeros((1, 8, 8, 3)), np.zeros((3, 3, 3, 2))
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: conv.conv2d(np.zeros((8, 8)), KERNELS), "images must be 4-D"),
-    (lambda: conv.conv2d(np.zeros((1, 8, 8, 3, 1)), KERNELS), "images must be 4-D"),
-    (lambda: conv.conv2d(IMAGES, np.zeros((3, 3, 3))), "kernels must be 4-D"),
-    (lambda: conv.conv2d(IMAGES, np.zeros((3, 3, 1, 2))), "images have 3 channels but kernels expect 1"),
-    (lambda: conv.conv2d(IMAGES, KERNELS, bias=np.zeros(3)), r"bias must have shape \(2,\)"),
-    (lambda: conv.conv2d(IMAGES, KERNELS, stride=0), "stride must be a positive integer"),
-    (lambda: conv.conv2d(IMAGES, KERNELS, stride=-1), "stride must be a positive integer"),
-    (lambda: conv.conv2d(IMAGES, KERNELS, stride=1.5), "stride must be a positive integer"),
-    (lambda: conv.conv2d(IMAGES, KERNELS, stride=True), "stride must be a positive integer"),
-    (lambda: conv.conv2d(IMAGES, KERNELS, padding="full"), "padding must be 'valid' or 'same'"),
-    (lambda: conv.conv2d(IMAGES, KERNELS, padding="SAME"), "padding must be 'valid' or 'same'"),
-    (lambda: conv.conv2d(np.zeros((1, 2, 8, 3)), KERNELS), "does not fit"),
-    (lambda: conv.conv2d(np.full((1, 8, 8, 3), "a"), KERNELS), "images must hold real numbers"),
-    (lambda: conv.conv2d(IMAGES, KERNELS.astype(complex)), "kernels must hold real numbers"),
-    (lambda: conv.correlate2d(np.zeros(8), np.zeros((3, 3))), "expected a 2-D image and a 2-D kernel"),
-    (lambda: conv.convolve2d(np.zeros((8, 8)), np.zeros((3, 3, 1))), "expected a 2-D image and a 2-D kernel"),
-    (lambda: conv.conv2d_shape_and_params((28, 28), 32, (3, 3)), "expected input_shape"),
-    (lambda: conv.conv2d_shape_and_params((28, 28, 1), 0, (3, 3)), "must be positive"),
-    (lambda: conv.conv2d_shape_and_params((28, 28, 1), 8, (3, 3), stride=-2), "must be positive"),
-    (lambda: conv.conv2d_shape_and_params((28, 28, 1), 8, (3, 3), padding="full"), "padding 'valid' or 'same'"),
-    (lambda: conv.conv2d_shape_and_params((2, 28, 1), 8, (3, 3)), "does not fit"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: conv.conv2d(np.zeros((8, 8)), KERNELS), "images must be 4-D"),
+        (lambda: conv.conv2d(np.zeros((1, 8, 8, 3, 1)), KERNELS), "images must be 4-D"),
+        (lambda: conv.conv2d(IMAGES, np.zeros((3, 3, 3))), "kernels must be 4-D"),
+        (lambda: conv.conv2d(IMAGES, np.zeros((3, 3, 1, 2))), "images have 3 channels but kernels expect 1"),
+        (lambda: conv.conv2d(IMAGES, KERNELS, bias=np.zeros(3)), r"bias must have shape \(2,\)"),
+        (lambda: conv.conv2d(IMAGES, KERNELS, stride=0), "stride must be a positive integer"),
+        (lambda: conv.conv2d(IMAGES, KERNELS, stride=-1), "stride must be a positive integer"),
+        (lambda: conv.conv2d(IMAGES, KERNELS, stride=1.5), "stride must be a positive integer"),
+        (lambda: conv.conv2d(IMAGES, KERNELS, stride=True), "stride must be a positive integer"),
+        (lambda: conv.conv2d(IMAGES, KERNELS, padding="full"), "padding must be 'valid' or 'same'"),
+        (lambda: conv.conv2d(IMAGES, KERNELS, padding="SAME"), "padding must be 'valid' or 'same'"),
+        (lambda: conv.conv2d(np.zeros((1, 2, 8, 3)), KERNELS), "does not fit"),
+        (lambda: conv.conv2d(np.full((1, 8, 8, 3), "a"), KERNELS), "images must hold real numbers"),
+        (lambda: conv.conv2d(IMAGES, KERNELS.astype(complex)), "kernels must hold real numbers"),
+        (lambda: conv.correlate2d(np.zeros(8), np.zeros((3, 3))), "expected a 2-D image and a 2-D kernel"),
+        (lambda: conv.convolve2d(np.zeros((8, 8)), np.zeros((3, 3, 1))), "expected a 2-D image and a 2-D kernel"),
+        (lambda: conv.conv2d_shape_and_params((28, 28), 32, (3, 3)), "expected input_shape"),
+        (lambda: conv.conv2d_shape_and_params((28, 28, 1), 0, (3, 3)), "must be positive"),
+        (lambda: conv.conv2d_shape_and_params((28, 28, 1), 8, (3, 3), stride=-2), "must be positive"),
+        (lambda: conv.conv2d_shape_and_params((28, 28, 1), 8, (3, 3), padding="full"), "padding 'valid' or 'same'"),
+        (lambda: conv.conv2d_shape_and_params((2, 28, 1), 8, (3, 3)), "does not fit"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -18,15 +18,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snippets.data import (OFFICIAL_MD5, SAMPLE_PATH, MnistData, MnistFileError, SampleDataError, load_mnist,
-                           read_idx, read_official_file)
+from snippets.data import (
+    OFFICIAL_MD5,
+    SAMPLE_PATH,
+    MnistData,
+    MnistFileError,
+    SampleDataError,
+    load_mnist,
+    read_idx,
+    read_official_file,
+    read_uncompressed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFICIAL = Path(os.environ["CNN_TUTORIAL_MNIST_DIR"]) if os.environ.get("CNN_TUTORIAL_MNIST_DIR") else None
 needs_official = pytest.mark.skipif(
-    OFFICIAL is None, reason="needs the official MNIST files: set CNN_TUTORIAL_MNIST_DIR to their folder")
-NO_NETWORK = Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz: "
-                       "None -- [Errno -3] Temporary failure in name resolution")
+    OFFICIAL is None, reason="needs the official MNIST files: set CNN_TUTORIAL_MNIST_DIR to their folder"
+)
+NO_NETWORK = Exception(
+    "URL fetch failure on https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz: "
+    "None -- [Errno -3] Temporary failure in name resolution"
+)
 
 
 def write_idx(path, array, type_code=0x08):
@@ -96,8 +108,12 @@ def test_str_names_the_data_set_and_the_counts(sample):
 @needs_official
 def test_build_script_reproduces_the_committed_file(tmp_path):
     out = tmp_path / "mnist-sample.npz"
-    subprocess.run([sys.executable, ROOT / "tools" / "make_mnist_sample.py", "--source", OFFICIAL, "--output", out],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "tools.make_mnist_sample", "--source", OFFICIAL, "--output", out],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     committed = SAMPLE_PATH.with_suffix(".sha256").read_text()
     assert committed.split()[0] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert out.with_suffix(".sha256").read_text() == committed
@@ -105,7 +121,7 @@ def test_build_script_reproduces_the_committed_file(tmp_path):
 
 def test_missing_sample_says_how_to_get_it(tmp_path):
     missing = tmp_path / "mnist-sample.npz"
-    with pytest.raises(FileNotFoundError, match="make_mnist_sample.py") as error:
+    with pytest.raises(FileNotFoundError, match="tools.make_mnist_sample") as error:
         load_mnist("sample", path=missing)
     assert str(missing) in str(error.value)
 
@@ -114,21 +130,29 @@ def test_corrupted_sample_is_refused(sample_copy):
     data = bytearray(sample_copy.read_bytes())
     data[1000:1010] = bytes(b ^ 0xFF for b in data[1000:1010])
     sample_copy.write_bytes(data)
-    with pytest.raises(ValueError, match="corrupt.*make_mnist_sample.py") as error:
+    with pytest.raises(ValueError, match="corrupt.*tools.make_mnist_sample") as error:
         load_mnist("sample", path=sample_copy)
     assert str(sample_copy) in str(error.value)
 
 
-@pytest.mark.parametrize("content", [
-    b"not a zip file",
-    npz(x_train=np.zeros((5, 28, 28), np.float32), y_train=np.zeros(5, np.uint8),
-        x_test=np.zeros((5, 28, 28), np.uint8), y_test=np.zeros(5, np.uint8)),
-    npz(x_train=np.zeros((5, 28, 28), np.uint8), y_train=np.zeros(5, np.uint8)),
-], ids=["not-a-zip", "wrong-dtype", "missing-arrays"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not a zip file",
+        npz(
+            x_train=np.zeros((5, 28, 28), np.float32),
+            y_train=np.zeros(5, np.uint8),
+            x_test=np.zeros((5, 28, 28), np.uint8),
+            y_test=np.zeros(5, np.uint8),
+        ),
+        npz(x_train=np.zeros((5, 28, 28), np.uint8), y_train=np.zeros(5, np.uint8)),
+    ],
+    ids=["not-a-zip", "wrong-dtype", "missing-arrays"],
+)
 def test_unusable_sample_is_refused_even_with_a_matching_checksum(sample_copy, content):
     sample_copy.write_bytes(content)
     sample_copy.with_suffix(".sha256").write_text(hashlib.sha256(content).hexdigest())
-    with pytest.raises(SampleDataError, match="make_mnist_sample.py"):
+    with pytest.raises(SampleDataError, match="tools.make_mnist_sample"):
         load_mnist("sample", path=sample_copy)
 
 
@@ -155,8 +179,14 @@ def test_without_the_sample_the_default_is_full_mnist(monkeypatch, tmp_path):
     import snippets.data
 
     monkeypatch.setattr(snippets.data, "SAMPLE_PATH", tmp_path / "absent.npz")
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: ((np.zeros((6, 28, 28), np.uint8), np.zeros(6, np.uint8)),
-                                                                    (np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8))))
+    monkeypatch.setattr(
+        keras.datasets.mnist,
+        "load_data",
+        lambda: (
+            (np.zeros((6, 28, 28), np.uint8), np.zeros(6, np.uint8)),
+            (np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8)),
+        ),
+    )
     monkeypatch.delenv("CNN_TUTORIAL_DATA", raising=False)
     monkeypatch.delenv("CNN_TUTORIAL_MNIST_DIR", raising=False)
     assert str(load_mnist()) == "full MNIST (keras.datasets.mnist): 6 training + 2 test images"
@@ -164,8 +194,13 @@ def test_without_the_sample_the_default_is_full_mnist(monkeypatch, tmp_path):
 
 def test_build_script_without_a_source_says_what_to_set(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CNN_TUTORIAL_MNIST_DIR"}
-    result = subprocess.run([sys.executable, ROOT / "tools" / "make_mnist_sample.py", "--output", tmp_path / "s.npz"],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.make_mnist_sample", "--output", tmp_path / "s.npz"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 2 and "CNN_TUTORIAL_MNIST_DIR" in result.stderr
     assert not (tmp_path / "s.npz").exists()
 
@@ -244,23 +279,21 @@ NAMES = list(OFFICIAL_MD5)  # train-images, train-labels, t10k-images, t10k-labe
 def tiny_official_folder(folder: Path, monkeypatch, gz: bool = True) -> Path:
     """Four small IDX files named like the official ones, whose MD5s the loader is told to expect."""
     rng = np.random.default_rng(1)
-    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-              "train-labels-idx1-ubyte": np.arange(6, dtype=np.uint8),
-              "t10k-images-idx3-ubyte": rng.integers(0, 256, (4, 28, 28), dtype=np.uint8),
-              "t10k-labels-idx1-ubyte": np.arange(4, dtype=np.uint8)}
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": np.arange(6, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (4, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": np.arange(4, dtype=np.uint8),
+    }
     md5 = {}
     for name, array in arrays.items():
         path = folder / (f"{name}.gz" if gz else name)
         write_idx(path, array)
-        md5[name] = hashlib.md5(read_uncompressed_bytes(path)).hexdigest()
+        md5[name] = hashlib.md5(read_uncompressed(path)).hexdigest()
     monkeypatch.setattr("snippets.data.OFFICIAL_MD5", md5)
     monkeypatch.setenv("CNN_TUTORIAL_DATA", "full")
     monkeypatch.setenv("CNN_TUTORIAL_MNIST_DIR", str(folder))
     return folder
-
-
-def read_uncompressed_bytes(path: Path) -> bytes:
-    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
 
 
 def refuse_keras(monkeypatch):
@@ -292,7 +325,7 @@ def damage_truncated(path):
 
 def damage_corrupt_gzip(path):
     data = bytearray(path.read_bytes())
-    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)  # the second half zeroed, as a bad disk would
+    data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)  # the second half zeroed, as a bad disk would
     path.write_bytes(bytes(data))
 
 
@@ -308,13 +341,17 @@ def damage_other_content(path):
     path.write_bytes(gzip.compress(bytes(raw)))
 
 
-@pytest.mark.parametrize("damage, says", [
-    (damage_missing, "is missing"),
-    (damage_truncated, "header says shape"),
-    (damage_corrupt_gzip, "not a complete gzip file"),
-    (damage_wrong_magic, "magic number"),
-    (damage_other_content, "is not the official"),
-], ids=["missing", "truncated", "corrupt", "wrong-magic", "wrong-md5"])
+@pytest.mark.parametrize(
+    "damage, says",
+    [
+        (damage_missing, "is missing"),
+        (damage_truncated, "header says shape"),
+        (damage_corrupt_gzip, "not a complete gzip file"),
+        (damage_wrong_magic, "magic number"),
+        (damage_other_content, "is not the official"),
+    ],
+    ids=["missing", "truncated", "corrupt", "wrong-magic", "wrong-md5"],
+)
 @pytest.mark.parametrize("name", NAMES)
 def test_each_bad_official_file_gives_one_clear_error_and_no_fallback(tmp_path, monkeypatch, damage, says, name):
     folder = tiny_official_folder(tmp_path, monkeypatch)

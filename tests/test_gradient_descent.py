@@ -18,8 +18,12 @@ SIZES = [(2, 2, 200), (3, 5, 17), (1, 1, 1), (4, 3, 50)]
 
 def random_params(n_inputs, n_hidden, scale=1.0):
     """Random weights and biases (zero biases would hide bias mistakes)."""
-    return {"W1": RNG.normal(scale=scale, size=(n_inputs, n_hidden)), "b1": RNG.normal(size=n_hidden),
-            "W2": RNG.normal(scale=scale, size=(n_hidden, 1)), "b2": RNG.normal(size=1)}
+    return {
+        "W1": RNG.normal(scale=scale, size=(n_inputs, n_hidden)),
+        "b1": RNG.normal(size=n_hidden),
+        "W2": RNG.normal(scale=scale, size=(n_hidden, 1)),
+        "b2": RNG.normal(size=1),
+    }
 
 
 def random_data(n_inputs, n):
@@ -29,9 +33,13 @@ def random_data(n_inputs, n):
 def tape_gradients(params, X, y, activation="tanh"):
     """The gradient of the mean binary cross-entropy of a float64 Keras model, by tf.GradientTape."""
     n_inputs, n_hidden = params["W1"].shape
-    model = keras.Sequential([keras.Input(shape=(n_inputs,), dtype="float64"),
-                              keras.layers.Dense(n_hidden, activation=activation, dtype="float64"),
-                              keras.layers.Dense(1, dtype="float64")])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(n_inputs,), dtype="float64"),
+            keras.layers.Dense(n_hidden, activation=activation, dtype="float64"),
+            keras.layers.Dense(1, dtype="float64"),
+        ]
+    )
     model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
     with tf.GradientTape() as tape:
         logits = model(tf.constant(X))[:, 0]
@@ -50,8 +58,9 @@ def test_binary_cross_entropy_equals_tensorflow_and_the_formula(n):
     expected = np.mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits).numpy())
     np.testing.assert_allclose(gd.binary_cross_entropy(y, logits), expected, rtol=1e-13)
     p = 1 / (1 + np.exp(-logits))
-    np.testing.assert_allclose(gd.binary_cross_entropy(y, logits),
-                               -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-10)
+    np.testing.assert_allclose(
+        gd.binary_cross_entropy(y, logits), -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rtol=1e-10
+    )
     keras_mean = keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")(y, logits)
     np.testing.assert_allclose(gd.binary_cross_entropy(y, logits), float(keras_mean), rtol=1e-12)
 
@@ -114,8 +123,9 @@ def test_on_a_parabola_every_step_multiplies_the_distance_by_one_minus_rate_time
     np.testing.assert_allclose(path, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("x0, valley", [(-2.0, "deep"), (0.0, "deep"), (0.16, "deep"), (0.18, "shallow"),
-                                        (0.3, "shallow"), (1.8, "shallow")])
+@pytest.mark.parametrize(
+    "x0, valley", [(-2.0, "deep"), (0.0, "deep"), (0.16, "deep"), (0.18, "shallow"), (0.3, "shallow"), (1.8, "shallow")]
+)
 def test_the_starting_point_decides_the_valley(x0, valley):
     deep, hump, shallow = np.sort(np.roots([4, 0, -6, 1]).real)
     end = gd.gradient_descent(gd.two_valleys_slope, x0, learning_rate=0.05, steps=400)[-1]
@@ -230,8 +240,9 @@ def test_keras_fit_with_sgd_is_minibatch_sgd_with_backpropagation(float64_keras)
     params = gd.init_network(seed=3)
     model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)])
     model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=keras.losses.BinaryCrossentropy(from_logits=True)
+    )
     model.fit(X, y, batch_size=16, epochs=4, shuffle=False, verbose=0)  # batches of 16, 16, 16, 12
     ours = gd.minibatch_sgd(gd.network_gradients, params, X, y, 0.5, epochs=4, batch_size=16, shuffle=False)[-1]
     assert gd.relative_difference(dict(zip(["W1", "b1", "W2", "b2"], model.get_weights())), ours) < 1e-12
@@ -275,8 +286,9 @@ def test_the_notes_network_has_nine_parameters_like_keras():
 def test_training_the_network_separates_the_wedge():
     X, y = gd.make_wedge(200)
     assert 0.1 < y.mean() < 0.4  # one of the four regions
-    history = gd.minibatch_sgd(gd.network_gradients, gd.init_network(), X, y, 0.5, epochs=100, batch_size=20,
-                               shuffle=False)
+    history = gd.minibatch_sgd(
+        gd.network_gradients, gd.init_network(), X, y, 0.5, epochs=100, batch_size=20, shuffle=False
+    )
     assert gd.network_loss(history[-1], X, y) < 0.05 < 0.7 < gd.network_loss(history[0], X, y)
     assert np.mean((gd.forward(history[-1], X)[2] > 0) == (y == 1)) > 0.98
     W1, b1 = history[-1]["W1"], history[-1]["b1"]
@@ -291,8 +303,10 @@ def test_the_finite_difference_error_is_smallest_for_a_middle_step():
     params = random_params(2, 2)
     X, y = random_data(2, 100)
     exact = gd.network_gradients(params, X, y)
-    error = {h: gd.relative_difference(gd.numerical_gradient(lambda q: gd.network_loss(q, X, y), params, h), exact)
-             for h in (1e-1, 1e-6, 1e-12)}
+    error = {
+        h: gd.relative_difference(gd.numerical_gradient(lambda q: gd.network_loss(q, X, y), params, h), exact)
+        for h in (1e-1, 1e-6, 1e-12)
+    }
     assert error[1e-6] < 1e-8 and error[1e-6] < error[1e-1] / 1000 and error[1e-6] < error[1e-12] / 1000
 
 
@@ -369,31 +383,40 @@ def test_batch_size_must_be_between_one_and_the_number_of_examples(batch_size):
         gd.minibatch_sgd(gd.neuron_gradients, {"w": np.zeros(2), "b": 0.0}, X, y, 0.1, epochs=1, batch_size=batch_size)
 
 
-@pytest.mark.parametrize("X, y, message", [
-    (np.zeros((5, 2)), np.zeros(4), r"expected labels y of shape \(N,\) = \(5,\)"),
-    (np.zeros((5, 2)), np.zeros((5, 1)), r"expected labels y of shape \(N,\)"),
-    (np.zeros(5), np.zeros(5), r"expected inputs X of shape \(N, D\)"),
-    (np.zeros((0, 2)), np.zeros(0), r"expected inputs X of shape \(N, D\) with N >= 1"),
-    (np.zeros((3, 2)), np.array([0.0, 1.0, 2.0]), r"labels y must lie in \[0, 1\]"),
-    (np.array([["a", "b"]]), np.zeros(1), "expected real numbers"),
-])
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.zeros((5, 2)), np.zeros(4), r"expected labels y of shape \(N,\) = \(5,\)"),
+        (np.zeros((5, 2)), np.zeros((5, 1)), r"expected labels y of shape \(N,\)"),
+        (np.zeros(5), np.zeros(5), r"expected inputs X of shape \(N, D\)"),
+        (np.zeros((0, 2)), np.zeros(0), r"expected inputs X of shape \(N, D\) with N >= 1"),
+        (np.zeros((3, 2)), np.array([0.0, 1.0, 2.0]), r"labels y must lie in \[0, 1\]"),
+        (np.array([["a", "b"]]), np.zeros(1), "expected real numbers"),
+    ],
+)
 def test_mismatched_or_malformed_data_is_rejected(X, y, message):
     params = gd.init_network()
-    for call in (lambda: gd.network_gradients(params, X, y), lambda: gd.network_loss(params, X, y),
-                 lambda: gd.neuron_loss({"w": np.zeros(2), "b": 0.0}, X, y),
-                 lambda: gd.minibatch_sgd(gd.network_gradients, params, X, y, 0.1, 1, 1)):
+    for call in (
+        lambda: gd.network_gradients(params, X, y),
+        lambda: gd.network_loss(params, X, y),
+        lambda: gd.neuron_loss({"w": np.zeros(2), "b": 0.0}, X, y),
+        lambda: gd.minibatch_sgd(gd.network_gradients, params, X, y, 0.1, 1, 1),
+    ):
         with pytest.raises(ValueError, match=message):
             call()
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"W1": np.zeros((3, 2))}, "expected parameter shapes"),  # 3 inputs, but X has 2
-    ({"b1": np.zeros(3)}, "expected parameter shapes"),
-    ({"W2": np.zeros(2)}, "expected parameter shapes"),  # a column (2, 1) is expected
-    ({"b2": 0.0}, "expected parameter shapes"),
-    ({"W1": np.zeros(2)}, r"params\['W1'\] must have shape \(inputs, hidden units\)"),
-    ({"extra": np.zeros(1)}, "expected a dict of parameters"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"W1": np.zeros((3, 2))}, "expected parameter shapes"),  # 3 inputs, but X has 2
+        ({"b1": np.zeros(3)}, "expected parameter shapes"),
+        ({"W2": np.zeros(2)}, "expected parameter shapes"),  # a column (2, 1) is expected
+        ({"b2": 0.0}, "expected parameter shapes"),
+        ({"W1": np.zeros(2)}, r"params\['W1'\] must have shape \(inputs, hidden units\)"),
+        ({"extra": np.zeros(1)}, "expected a dict of parameters"),
+    ],
+)
 def test_wrong_parameter_shapes_are_rejected_by_backprop(change, message):
     params = {**gd.init_network(), **change}
     X, y = random_data(2, 5)

@@ -15,15 +15,23 @@ ARCHITECTURES = [(2, 1), (2, 2, 1), (2, 2, 2, 1), (2, 8, 1), (3, 4, 2), (5, 3, 3
 
 def random_weights(sizes, scale=1.5):
     """Weights and biases, all non-zero, large enough that tanh is far from linear."""
-    return [RNG.normal(scale=scale, size=shape)
-            for n_in, n_out in zip(sizes[:-1], sizes[1:]) for shape in ((n_in, n_out), (n_out,))]
+    return [
+        RNG.normal(scale=scale, size=shape)
+        for n_in, n_out in zip(sizes[:-1], sizes[1:])
+        for shape in ((n_in, n_out), (n_out,))
+    ]
 
 
 def float64_model(sizes):
     """hl.keras_mlp's layers in float64, so that Keras and NumPy can agree to more than float32's digits."""
     hidden = [keras.layers.Dense(n, activation="tanh", dtype="float64") for n in sizes[1:-1]]
-    return keras.Sequential([keras.Input((sizes[0],), dtype="float64"), *hidden,
-                             keras.layers.Dense(sizes[-1], activation="sigmoid", dtype="float64")])
+    return keras.Sequential(
+        [
+            keras.Input((sizes[0],), dtype="float64"),
+            *hidden,
+            keras.layers.Dense(sizes[-1], activation="sigmoid", dtype="float64"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("sizes", ARCHITECTURES, ids=str)

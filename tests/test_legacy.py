@@ -12,8 +12,19 @@ import numpy as np
 import pytest
 
 from snippets.data import load_mnist
-from snippets.legacy import (IDIOMS, REPLACEMENT, Idiom, batches, check_file, check_source, predicted_classes,
-                             report, run_here, run_old, save_and_reload)
+from snippets.legacy import (
+    IDIOMS,
+    REPLACEMENT,
+    Idiom,
+    batches,
+    check_file,
+    check_source,
+    predicted_classes,
+    report,
+    run_here,
+    run_old,
+    save_and_reload,
+)
 from snippets.notes_programs import note_002, note_003, note_004
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,9 +114,9 @@ def test_conv2d_with_a_kernel_tuple_is_the_old_convolution2d_and_three_ints_are_
 
 def test_note_002_model_has_the_keras_1_example_layers_and_weights():
     model = note_002.build_model()
-    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [(c.filters, c.kernel_size, c.strides, c.padding) for c in convs] == [(32, (3, 3), (1, 1), "valid")] * 2
-    assert [l.rate for l in model.layers if isinstance(l, keras.layers.Dropout)] == [0.25, 0.5]
+    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [0.25, 0.5]
     flat = 12 * 12 * 32  # 28 -> 26 -> 24 -> pooled 12
     assert model.count_params() == (9 * 32 + 32) + (9 * 32 * 32 + 32) + (flat * 128 + 128) + (128 * 10 + 10)
     assert float(model.optimizer.learning_rate) == pytest.approx(1.0)  # Keras 1's Adadelta start
@@ -113,22 +124,28 @@ def test_note_002_model_has_the_keras_1_example_layers_and_weights():
 
 def test_note_003_model_matches_the_summary_in_the_note():
     model = note_003.build_model()
-    assert [l.name for l in model.layers] == ["reshape", "conv_filter", "max_pooling", "flatten", "hidden", "softmax"]
-    assert [l.count_params() for l in model.layers] == [0, 416, 0, 0, 3212288, 10250]
+    assert [layer.name for layer in model.layers] == [
+        "reshape",
+        "conv_filter",
+        "max_pooling",
+        "flatten",
+        "hidden",
+        "softmax",
+    ]
+    assert [layer.count_params() for layer in model.layers] == [0, 416, 0, 0, 3212288, 10250]
     assert model.count_params() == 3_222_954
 
 
 def test_note_004_model_is_the_notes_perceptron():
     model = note_004.build_model()
-    assert [l.units for l in model.layers] == [512, 10]
+    assert [layer.units for layer in model.layers] == [512, 10]
     assert model.count_params() == (784 * 512 + 512) + (512 * 10 + 10)
 
 
 def _tiny(metric="accuracy"):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="categorical_crossentropy",
-                  metrics=[metric])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="categorical_crossentropy", metrics=[metric])
     x = np.random.default_rng(1).normal(size=(32, 4)).astype("float32")
     y = keras.utils.to_categorical(np.arange(32) % 3, 3)
     return model, x, y
@@ -203,9 +220,11 @@ def found(path):
 
 def test_checker_finds_every_idiom_of_note_004_at_its_line():
     path = PROGRAMS / "old_004.txt"
-    expected = {(lines_with(path, "keras.layers.core")[0], "keras.layers.core"),
-                (lines_with(path, "import np_utils")[0], "np_utils"),
-                (lines_with(path, "input_shape=")[0], "input_shape")}
+    expected = {
+        (lines_with(path, "keras.layers.core")[0], "keras.layers.core"),
+        (lines_with(path, "import np_utils")[0], "np_utils"),
+        (lines_with(path, "input_shape=")[0], "input_shape"),
+    }
     assert found(path) == expected
 
 
@@ -214,20 +233,27 @@ def test_checker_finds_every_idiom_of_note_002_at_its_line():
     found_002 = found(path)
     assert {(n, "Convolution2D(32, 3, 3)") for n in lines_with(path, "Convolution2D(32, 3, 3")} <= found_002
     assert len(lines_with(path, "Convolution2D(32, 3, 3")) == 2
-    for text, idiom in [("border_mode", "border_mode"), ("nb_epoch=nb_epoch", "nb_epoch"),
-                        ("input_shape=", "input_shape"), ("import np_utils", "np_utils"),
-                        ("optimizer='adadelta'", "optimizer='adadelta'"), ("np.random.seed(", "np.random.seed + tf.random.set_seed"),
-                        ("save_weights('model.h5')", "save_weights('w.h5')")]:
+    for text, idiom in [
+        ("border_mode", "border_mode"),
+        ("nb_epoch=nb_epoch", "nb_epoch"),
+        ("input_shape=", "input_shape"),
+        ("import np_utils", "np_utils"),
+        ("optimizer='adadelta'", "optimizer='adadelta'"),
+        ("np.random.seed(", "np.random.seed + tf.random.set_seed"),
+        ("save_weights('model.h5')", "save_weights('w.h5')"),
+    ]:
         assert (lines_with(path, text)[0], idiom) in found_002, idiom
     assert len(found_002) == 9
 
 
 def test_checker_finds_every_idiom_of_note_003_at_its_line():
     path = PROGRAMS / "old_003.txt"
-    expected = {(lines_with(path, "np.random.seed(")[0], "np.random.seed + tf.random.set_seed"),
-                (lines_with(path, "tf.random.set_seed(")[0], "np.random.seed + tf.random.set_seed"),
-                (lines_with(path, "input_shape=")[0], "input_shape"),
-                (lines_with(path, "metrics=['acc']")[0], "metrics=['acc']")}
+    expected = {
+        (lines_with(path, "np.random.seed(")[0], "np.random.seed + tf.random.set_seed"),
+        (lines_with(path, "tf.random.set_seed(")[0], "np.random.seed + tf.random.set_seed"),
+        (lines_with(path, "input_shape=")[0], "input_shape"),
+        (lines_with(path, "metrics=['acc']")[0], "metrics=['acc']"),
+    }
     expected |= {(n, "history['acc']") for n in lines_with(path, "history.history['acc']")}
     expected |= {(n, "history['acc']") for n in lines_with(path, "history.history['val_acc']")}
     assert found(path) == expected
@@ -238,25 +264,30 @@ def test_checker_finds_nothing_in_the_rewritten_programs(program):
     assert check_file(PROGRAMS / program) == []
 
 
-@pytest.mark.parametrize("source, idiom", [
-    ("model.predict_classes(x)", "predict_classes"),
-    ("model.evaluate_generator(g, 10)", "fit_generator"),
-    ("keras.optimizers.SGD(lr=0.1)", "lr="),
-    ("Dense(3, init='uniform')", "init"),
-    ("model.save('m.hdf5')", ".hdf5"),
-    ("model.save('m', save_format='h5')", "save_format"),
-    ("tf.nn.softmax(x, dim=1)", "softmax(x, dim=-1)"),
-    ("os.environ['TF_USE_LEGACY_KERAS'] = '1'", "TF_USE_LEGACY_KERAS"),
-    ("import keras.utils.np_utils", "np_utils"),
-    ("import keras.layers.core as core", "keras.layers.core"),
-])
+@pytest.mark.parametrize(
+    "source, idiom",
+    [
+        ("model.predict_classes(x)", "predict_classes"),
+        ("model.evaluate_generator(g, 10)", "fit_generator"),
+        ("keras.optimizers.SGD(lr=0.1)", "lr="),
+        ("Dense(3, init='uniform')", "init"),
+        ("model.save('m.hdf5')", ".hdf5"),
+        ("model.save('m', save_format='h5')", "save_format"),
+        ("tf.nn.softmax(x, dim=1)", "softmax(x, dim=-1)"),
+        ("os.environ['TF_USE_LEGACY_KERAS'] = '1'", "TF_USE_LEGACY_KERAS"),
+        ("import keras.utils.np_utils", "np_utils"),
+        ("import keras.layers.core as core", "keras.layers.core"),
+    ],
+)
 def test_checker_rules(source, idiom):
     assert [(f.line, f.idiom) for f in check_source("\n" + source)] == [(2, idiom)]
 
 
 def test_checker_leaves_modern_code_alone():
-    modern = ("model.save('m.keras')\nmodel.save_weights('m.weights.h5')\nConv2D(32, (3, 3))\n"
-              "keras.optimizers.SGD(learning_rate=0.1)\nmodel.compile(metrics=['accuracy'])\nh.history['accuracy']")
+    modern = (
+        "model.save('m.keras')\nmodel.save_weights('m.weights.h5')\nConv2D(32, (3, 3))\n"
+        "keras.optimizers.SGD(learning_rate=0.1)\nmodel.compile(metrics=['accuracy'])\nh.history['accuracy']"
+    )
     assert check_source(modern) == [] and report([]) == "no old Keras idioms found"
 
 
@@ -266,8 +297,9 @@ def test_checker_rejects_what_is_not_python():
 
 
 def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "snippets.legacy", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "snippets.legacy", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_cli_exit_codes_and_output(tmp_path):
@@ -279,12 +311,14 @@ def test_cli_exit_codes_and_output(tmp_path):
 
     (tmp_path / "notes.md").write_text("not Python: it's a note\n", encoding="utf-8")
     (tmp_path / "binary.py").write_bytes(b"\xff\xfe\x00\x81")
-    for args, words in [(["check", str(tmp_path / "missing.py")], "no such file"),
-                        (["check", str(tmp_path / "notes.md")], "not Python (SyntaxError at line 1"),
-                        (["check", str(tmp_path / "binary.py")], "cannot read it as text"),
-                        (["check", str(tmp_path)], "is a folder"),
-                        (["check"], "usage:"),
-                        (["lint", "x.py"], "usage:")]:
+    for args, words in [
+        (["check", str(tmp_path / "missing.py")], "no such file"),
+        (["check", str(tmp_path / "notes.md")], "not Python (SyntaxError at line 1"),
+        (["check", str(tmp_path / "binary.py")], "cannot read it as text"),
+        (["check", str(tmp_path)], "is a folder"),
+        (["check"], "usage:"),
+        (["lint", "x.py"], "usage:"),
+    ]:
         run = cli(*args)
         assert run.returncode == 2 and run.stdout == "", args
         assert len(run.stderr.strip().splitlines()) == 1 and words in run.stderr, run.stderr
@@ -326,7 +360,12 @@ def test_note_003_learns_on_the_sample(sample):
 
 
 def test_note_004_runs_as_a_script():
-    run = subprocess.run([sys.executable, "-m", "snippets.notes_programs.note_004", "--epochs", "1"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "snippets.notes_programs.note_004", "--epochs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "after 1 epochs: test accuracy" in run.stdout

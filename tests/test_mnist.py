@@ -15,22 +15,29 @@ import pytest
 
 from snippets import mnist as cli
 from snippets.data import load_mnist
-from tools.exec_hook import worker_environment
+from tools.runner import worker_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PROG = "python -m snippets.mnist"
 
 
 def run(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "snippets.mnist", *map(str, args)], cwd=ROOT,
-                          env=worker_environment(), capture_output=True, text=True, timeout=300, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "snippets.mnist", *map(str, args)],
+        cwd=ROOT,
+        env=worker_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,
+    )
 
 
 def user_error_line(result):
     """The one line a user error prints on stderr (TensorFlow may log its own lines before it)."""
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     assert "Traceback" not in result.stderr and result.stdout == ""
-    lines = [l for l in result.stderr.splitlines() if l.startswith(PROG)]
+    lines = [line for line in result.stderr.splitlines() if line.startswith(PROG)]
     assert len(lines) == 1, result.stderr
     return lines[0]
 
@@ -51,7 +58,13 @@ def test_images():
 
 def test_train_writes_every_file_with_its_content(trained_run):
     out, result = trained_run
-    assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "history.json", "loss.png", "model.keras", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accuracy.png",
+        "history.json",
+        "loss.png",
+        "model.keras",
+        "report.md",
+    ]
     assert result.stdout.count("Epoch ") == 2 and "val_accuracy" in result.stdout  # Keras's own lines (verbose 2)
     history = json.loads((out / "history.json").read_text())
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -60,10 +73,18 @@ def test_train_writes_every_file_with_its_content(trained_run):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and matplotlib.image.imread(out / png).ndim == 3
     report = (out / "report.md").read_text()
     best = int(np.argmax(history["val_accuracy"])) + 1
-    for expected in ("chollet_convnet, 93,322 parameters", "epochs: 2 of 2", "batch size: 128",
-                     "5,000 training + 10,000 test images", "trained on 4,500, validated on 500, tested on 10,000",
-                     f"kept: epoch {best} (best validation accuracy, {max(history['val_accuracy']):.4f})",
-                     "test accuracy: 0.", "time per epoch:", "Keras 3.", "TensorFlow 2."):
+    for expected in (
+        "chollet_convnet, 93,322 parameters",
+        "epochs: 2 of 2",
+        "batch size: 128",
+        "5,000 training + 10,000 test images",
+        "trained on 4,500, validated on 500, tested on 10,000",
+        f"kept: epoch {best} (best validation accuracy, {max(history['val_accuracy']):.4f})",
+        "test accuracy: 0.",
+        "time per epoch:",
+        "Keras 3.",
+        "TensorFlow 2.",
+    ):
         assert expected in report, expected
 
 
@@ -89,7 +110,9 @@ def test_predict_reads_a_test_digit_from_png_light_on_dark_and_dark_on_light(tra
     assert lines[0] == "model: model.keras (chollet_convnet)" and len(lines) == 5
     assert lines[1].startswith("digit.png: 28x28 pixels, light on dark, as MNIST -> predicted digit 0 ")
     assert lines[3].startswith("paper.png: 84x84 pixels, dark on light, inverted -> predicted digit 0 ")
-    probabilities = [[float(p.split(": ")[1]) for p in line.split("probabilities: ")[1].split("  ")] for line in lines[2::2]]
+    probabilities = [
+        [float(p.split(": ")[1]) for p in line.split("probabilities: ")[1].split("  ")] for line in lines[2::2]
+    ]
     np.testing.assert_allclose(probabilities[0], probabilities[1], atol=1e-3)  # the same pixels, either way
     assert np.isclose(sum(probabilities[0]), 1, atol=0.01) and max(probabilities[0]) > 0.5
 
@@ -182,9 +205,25 @@ def test_ctrl_c_keeps_the_best_epoch_and_exits_130(tmp_path):
     """Start a long run, press Ctrl-C (SIGINT) once the first checkpoint exists."""
     out = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-m", "snippets.mnist", "train", "--model", "sigmoid_mlp", "--epochs", "500",
-         "--out", str(out), "--verbose", "0"],
-        cwd=ROOT, env=worker_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "snippets.mnist",
+            "train",
+            "--model",
+            "sigmoid_mlp",
+            "--epochs",
+            "500",
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ],
+        cwd=ROOT,
+        env=worker_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal, even under a CI runner
     )
     deadline = time.monotonic() + 240
@@ -202,7 +241,13 @@ def test_ctrl_c_keeps_the_best_epoch_and_exits_130(tmp_path):
     assert len(history["val_accuracy"]) == done
     best = int(np.argmax(history["val_accuracy"])) + 1
     assert f"kept: epoch {best} " in report
-    assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "history.json", "loss.png", "model.keras", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accuracy.png",
+        "history.json",
+        "loss.png",
+        "model.keras",
+        "report.md",
+    ]
     import keras
 
     kept = keras.saving.load_model(out / "model.keras")  # the kept model loads and predicts

@@ -19,11 +19,6 @@ def data() -> MnistData:
     return load_mnist()
 
 
-@pytest.fixture(scope="module")
-def mnist(data):
-    return prepare_mnist(data)
-
-
 def tiny_mnist(source: str, n: int = 40) -> MnistData:
     """A made-up data set in load_mnist's layout, sorted by label like the sample."""
     digits = np.repeat(np.arange(10, dtype=np.uint8), n // 10)
@@ -40,7 +35,9 @@ def test_scale_pixels_gives_float32_rows_in_0_1_that_are_the_pixels_over_255(n):
     scaled = scale_pixels(images)
     assert scaled.shape == (n, 784) and scaled.dtype == np.float32
     assert np.all((scaled >= 0) & (scaled <= 1))
-    np.testing.assert_allclose(scaled.reshape(n, 28, 28) * 255, images, atol=1e-4)  # row-major: pixel (r, c) is column 28r + c
+    np.testing.assert_allclose(
+        scaled.reshape(n, 28, 28) * 255, images, atol=1e-4
+    )  # row-major: pixel (r, c) is column 28r + c
 
 
 def test_scale_pixels_maps_0_and_255_exactly_to_0_and_1(data):
@@ -56,13 +53,17 @@ def test_scale_pixels_equals_the_notes_code(data):
     np.testing.assert_array_equal(scale_pixels(data.x_train), notes)
 
 
-@pytest.mark.parametrize("images", [
-    np.zeros((2, 28, 28), np.float32),    # already scaled
-    np.zeros((2, 28, 28), np.int64),      # right values, wrong dtype
-    np.zeros((28, 28), np.uint8),         # one image without the batch axis
-    np.zeros((2, 784), np.uint8),         # already flat
-    np.zeros((2, 28, 27), np.uint8),
-], ids=["float32", "int64", "one image", "flat", "28x27"])
+@pytest.mark.parametrize(
+    "images",
+    [
+        np.zeros((2, 28, 28), np.float32),  # already scaled
+        np.zeros((2, 28, 28), np.int64),  # right values, wrong dtype
+        np.zeros((28, 28), np.uint8),  # one image without the batch axis
+        np.zeros((2, 784), np.uint8),  # already flat
+        np.zeros((2, 28, 27), np.uint8),
+    ],
+    ids=["float32", "int64", "one image", "flat", "28x27"],
+)
 def test_scale_pixels_rejects_what_is_not_a_batch_of_uint8_images(images):
     with pytest.raises(ValueError, match=r"uint8 images of shape \(n, 28, 28\)"):
         scale_pixels(images)
@@ -88,14 +89,17 @@ def test_one_hot_rows_have_a_single_1_where_the_digit_is(mnist):
     assert one_hot(np.array([5])).tolist() == [[0, 0, 0, 0, 0, 1, 0, 0, 0, 0]]  # the notes' train_labels[0]
 
 
-@pytest.mark.parametrize("digits, classes", [
-    (np.array([0, 10]), 10),        # 10 is not a digit
-    (np.array([-1, 3]), 10),
-    (np.array([[1, 2]]), 10),       # 2-D
-    (np.array([1.0, 2.0]), 10),     # floats, e.g. already one-hot or scaled
-    (np.array([2]), 2),
-    (np.array(["1"]), 10),
-])
+@pytest.mark.parametrize(
+    "digits, classes",
+    [
+        (np.array([0, 10]), 10),  # 10 is not a digit
+        (np.array([-1, 3]), 10),
+        (np.array([[1, 2]]), 10),  # 2-D
+        (np.array([1.0, 2.0]), 10),  # floats, e.g. already one-hot or scaled
+        (np.array([2]), 2),
+        (np.array(["1"]), 10),
+    ],
+)
 def test_one_hot_rejects_what_are_not_digits(digits, classes):
     with pytest.raises(ValueError, match="1-D array of integer digits"):
         one_hot(digits, classes)
@@ -140,7 +144,7 @@ def test_the_description_says_which_data_how_many_images_and_the_shuffle(mnist, 
 def test_the_shuffle_puts_several_digits_among_the_first_ten_and_all_in_the_last_tenth(mnist, data):
     assert len(set(data.y_train[:10])) == 1  # as stored: ten 0s
     assert len(set(mnist.digits_train[:10].tolist())) >= 5
-    held_out = np.bincount(mnist.digits_train[-len(mnist.digits_train) // 10:], minlength=10)
+    held_out = np.bincount(mnist.digits_train[-len(mnist.digits_train) // 10 :], minlength=10)
     assert held_out.min() >= 25  # validation_split=0.1 sees every digit, roughly equally (50 each on average)
 
 
@@ -173,12 +177,15 @@ def test_show_digits_draws_the_first_ten_titled_with_their_digits(mnist):
         plt.close(fig)
 
 
-@pytest.mark.parametrize("images, digits, rows, cols", [
-    (np.zeros((10, 28, 28)), range(10), 2, 5),   # not flattened
-    (np.zeros((9, 784)), range(9), 2, 5),        # too few images
-    (np.zeros((10, 784)), range(3), 2, 5),       # too few titles
-    (np.zeros((10, 784)), range(10), 0, 5),
-])
+@pytest.mark.parametrize(
+    "images, digits, rows, cols",
+    [
+        (np.zeros((10, 28, 28)), range(10), 2, 5),  # not flattened
+        (np.zeros((9, 784)), range(9), 2, 5),  # too few images
+        (np.zeros((10, 784)), range(3), 2, 5),  # too few titles
+        (np.zeros((10, 784)), range(10), 0, 5),
+    ],
+)
 def test_show_digits_rejects_bad_input(images, digits, rows, cols):
     with pytest.raises(ValueError):
         show_digits(images, digits, rows, cols)
@@ -195,11 +202,14 @@ def test_mean_digits_is_the_average_image_of_each_digit(mnist):
     assert 0.75 < np.mean(nearest == mnist.digits_test[:2000]) < 0.9  # "right about four times in five"
 
 
-@pytest.mark.parametrize("images, digits", [
-    (np.zeros((4, 784)), np.array([0, 1, 2])),          # lengths differ
-    (np.zeros((4, 28, 28)), np.array([0, 1, 2, 3])),    # not flat
-    (np.zeros((3, 784)), np.array([0, 1, 2])),          # digits 3..9 missing
-])
+@pytest.mark.parametrize(
+    "images, digits",
+    [
+        (np.zeros((4, 784)), np.array([0, 1, 2])),  # lengths differ
+        (np.zeros((4, 28, 28)), np.array([0, 1, 2, 3])),  # not flat
+        (np.zeros((3, 784)), np.array([0, 1, 2])),  # digits 3..9 missing
+    ],
+)
 def test_mean_digits_rejects_bad_input(images, digits):
     with pytest.raises(ValueError):
         mean_digits(images, digits)

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import matplotlib.pyplot as plt
+import tensorflow as tf
 
-from snippets.mnist_data import prepare_mnist  # noqa: E402
-from snippets.mnist_inside import (  # noqa: E402
+from snippets.mnist_inside import (
     confusion_counts,
     conv_relu_pool,
     intermediate_model,
@@ -22,18 +21,6 @@ from snippets.mnist_inside import (  # noqa: E402
     show_filters,
     show_predictions,
 )
-from snippets.mnist_training import trained  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return prepare_mnist()
-
-
-@pytest.fixture(scope="module")
-def model():
-    """The page's model: a cache hit once the site (or the training page) has been built."""
-    return trained("notes_cnn", epochs=10).model
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +60,9 @@ def test_numpy_matches_keras_layers_on_random_weights(n, filters):
     kernels = rng.normal(0, 0.3, size=(5, 5, 1, filters)).astype(np.float32)
     bias = rng.normal(0, 0.3, size=filters).astype(np.float32)
     conv_layer = keras.layers.Conv2D(filters, (5, 5), padding="same", activation="relu")
-    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Reshape((28, 28, 1)),
-                              conv_layer, keras.layers.MaxPooling2D((2, 2))])
+    model = keras.Sequential(
+        [keras.Input(shape=(784,)), keras.layers.Reshape((28, 28, 1)), conv_layer, keras.layers.MaxPooling2D((2, 2))]
+    )
     conv_layer.set_weights([kernels, bias])
     conv, pooled = conv_relu_pool(images, kernels, bias)
     assert np.allclose(conv, keras.ops.convert_to_numpy(conv_layer(images.reshape(n, 28, 28, 1))), atol=1e-5)
@@ -126,17 +114,18 @@ def test_misclassified_picks_the_first_mistakes_in_order():
         misclassified(probabilities, digits[:-1])
 
 
-def test_misclassified_test_images_of_the_trained_model(model, mnist):
+def test_misclassified_test_images_of_the_trained_model(model, notes_cnn, mnist):
     probabilities = model.predict(mnist.x_test, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
     first = misclassified(probabilities, mnist.digits_test)
     assert len(first) == 10 and np.all(np.diff(first) > 0)
     assert np.all(predicted[first] != mnist.digits_test[first])
-    assert np.all(predicted[: first[-1] + 1][np.isin(np.arange(first[-1] + 1), first, invert=True)]
-                  == mnist.digits_test[: first[-1] + 1][np.isin(np.arange(first[-1] + 1), first, invert=True)])
+    assert np.all(
+        predicted[: first[-1] + 1][np.isin(np.arange(first[-1] + 1), first, invert=True)]
+        == mnist.digits_test[: first[-1] + 1][np.isin(np.arange(first[-1] + 1), first, invert=True)]
+    )
     everything = misclassified(probabilities, mnist.digits_test, count=None)
-    accuracy = trained("notes_cnn", epochs=10).test_accuracy
-    assert len(everything) == round((1 - accuracy) * len(mnist.x_test))
+    assert len(everything) == round((1 - notes_cnn.test_accuracy) * len(mnist.x_test))
 
 
 def test_figures_have_one_panel_per_picture(model, inner, mnist):

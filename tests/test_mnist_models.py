@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from snippets.mnist_models import (MODELS, build_model, compile_model, deeper_cnn, layer_params,
-                                   layer_table)
+from snippets.mnist_models import MODELS, build_model, compile_model, deeper_cnn, layer_params, layer_table
 
 RNG = np.random.default_rng(0)
 
@@ -39,11 +38,11 @@ NOTES = {
     ],
     "two_conv_cnn": [  # note 002's structure (Keras's mnist_cnn example), derived by hand:
         ((None, 28, 28, 1), 0),
-        ((None, 26, 26, 32), 3 * 3 * 1 * 32 + 32),      # 3x3 'valid': 28 - 3 + 1 = 26
-        ((None, 24, 24, 64), 3 * 3 * 32 * 64 + 64),     # 26 - 3 + 1 = 24
-        ((None, 12, 12, 64), 0),                        # 2x2 pooling
-        ((None, 12, 12, 64), 0),                        # dropout changes nothing in shape
-        ((None, 9216), 0),                              # 12 * 12 * 64
+        ((None, 26, 26, 32), 3 * 3 * 1 * 32 + 32),  # 3x3 'valid': 28 - 3 + 1 = 26
+        ((None, 24, 24, 64), 3 * 3 * 32 * 64 + 64),  # 26 - 3 + 1 = 24
+        ((None, 12, 12, 64), 0),  # 2x2 pooling
+        ((None, 12, 12, 64), 0),  # dropout changes nothing in shape
+        ((None, 9216), 0),  # 12 * 12 * 64
         ((None, 128), 9216 * 128 + 128),
         ((None, 128), 0),
         ((None, 10), 128 * 10 + 10),
@@ -76,7 +75,14 @@ def test_totals_are_the_notes_totals(models, name):
 
 def test_the_notes_cnn_keeps_the_notes_layer_names_and_settings(models):
     model = models["notes_cnn"]
-    assert [layer.name for layer in model.layers] == ["reshape", "conv_filter", "max_pooling", "flatten", "hidden", "softmax"]
+    assert [layer.name for layer in model.layers] == [
+        "reshape",
+        "conv_filter",
+        "max_pooling",
+        "flatten",
+        "hidden",
+        "softmax",
+    ]
     conv = model.get_layer("conv_filter")
     assert (conv.filters, conv.kernel_size, conv.padding, conv.use_bias) == (16, (5, 5), "same", True)
     assert isinstance(conv.kernel_initializer, keras.initializers.TruncatedNormal)
@@ -84,12 +90,19 @@ def test_the_notes_cnn_keeps_the_notes_layer_names_and_settings(models):
 
 
 def test_chollet_and_two_conv_use_valid_padding_and_the_notes_cnn_same(models):
-    paddings = {name: {l.padding for l in m.layers if isinstance(l, layers.Conv2D)} for name, m in models.items()}
-    assert paddings == {"notes_cnn": {"same"}, "chollet_convnet": {"valid"}, "sigmoid_mlp": set(), "two_conv_cnn": {"valid"}}
+    paddings = {
+        name: {layer.padding for layer in m.layers if isinstance(layer, layers.Conv2D)} for name, m in models.items()
+    }
+    assert paddings == {
+        "notes_cnn": {"same"},
+        "chollet_convnet": {"valid"},
+        "sigmoid_mlp": set(),
+        "two_conv_cnn": {"valid"},
+    }
 
 
 def test_two_conv_cnn_drops_a_quarter_then_half(models):
-    assert [l.rate for l in models["two_conv_cnn"].layers if isinstance(l, layers.Dropout)] == [0.25, 0.5]
+    assert [layer.rate for layer in models["two_conv_cnn"].layers if isinstance(layer, layers.Dropout)] == [0.25, 0.5]
 
 
 @pytest.mark.parametrize("name", list(NOTES))
@@ -116,8 +129,10 @@ def test_build_model_rejects_an_unknown_name_and_lists_the_known_ones(name):
         build_model(name)
 
 
-@pytest.mark.parametrize("name, optimizer", [("notes_cnn", "Adam"), ("chollet_convnet", "Adam"),
-                                             ("sigmoid_mlp", "SGD"), ("two_conv_cnn", "Adam")])
+@pytest.mark.parametrize(
+    "name, optimizer",
+    [("notes_cnn", "Adam"), ("chollet_convnet", "Adam"), ("sigmoid_mlp", "SGD"), ("two_conv_cnn", "Adam")],
+)
 def test_compile_model_uses_sgd_for_the_mlp_and_adam_otherwise(name, optimizer):
     model = compile_model(build_model(name))
     assert type(model.optimizer).__name__ == optimizer
@@ -142,12 +157,19 @@ def test_compile_model_rejects_what_is_not_a_model(not_a_model):
 # ---------------------------------------------------------------- parameters by hand
 
 
-@pytest.mark.parametrize("kernel, channels, filters, use_bias, padding", [
-    ((5, 5), 1, 16, True, "same"), ((3, 3), 32, 64, True, "valid"), ((1, 7), 3, 5, False, "same"),
-    ((2, 3), 4, 1, True, "valid"),
-])
+@pytest.mark.parametrize(
+    "kernel, channels, filters, use_bias, padding",
+    [
+        ((5, 5), 1, 16, True, "same"),
+        ((3, 3), 32, 64, True, "valid"),
+        ((1, 7), 3, 5, False, "same"),
+        ((2, 3), 4, 1, True, "valid"),
+    ],
+)
 def test_the_conv2d_formula_agrees_with_keras(kernel, channels, filters, use_bias, padding):
-    model = keras.Sequential([keras.Input((9, 9, channels)), layers.Conv2D(filters, kernel, padding=padding, use_bias=use_bias)])
+    model = keras.Sequential(
+        [keras.Input((9, 9, channels)), layers.Conv2D(filters, kernel, padding=padding, use_bias=use_bias)]
+    )
     count, formula = layer_params(model.layers[0])
     assert count == model.layers[0].count_params() == (kernel[0] * kernel[1] * channels + use_bias) * filters
     assert formula == f"({kernel[0]}*{kernel[1]}*{channels} + {int(use_bias)})*{filters}"
@@ -165,7 +187,7 @@ def test_the_notes_arithmetic_appears_in_the_layer_table(models):
     table = layer_table(models["notes_cnn"])
     assert "(5*5*1 + 1)*16" in table and "(3136 + 1)*1024" in table and "(1024 + 1)*10" in table
     assert table.splitlines()[-1].split() == ["total", "3,222,954"]
-    for name, model in models.items():
+    for model in models.values():
         assert len(layer_table(model).splitlines()) == len(model.layers) + 2  # header, layers, total
 
 
@@ -187,16 +209,26 @@ def test_the_exercise_cnn_by_hand():
     assert model.get_layer("hidden").count_params() == 3_212_288
 
 
-@pytest.mark.parametrize("padding, conv_shape, flat, total", [
-    ("same", (None, 28, 28, 16), 3136, 3_222_954),
-    ("valid", (None, 24, 24, 16), 2304, (5 * 5 + 1) * 16 + (2304 + 1) * 1024 + (1024 + 1) * 10),
-])
+@pytest.mark.parametrize(
+    "padding, conv_shape, flat, total",
+    [
+        ("same", (None, 28, 28, 16), 3136, 3_222_954),
+        ("valid", (None, 24, 24, 16), 2304, (5 * 5 + 1) * 16 + (2304 + 1) * 1024 + (1024 + 1) * 10),
+    ],
+)
 def test_padding_changes_the_shapes_and_the_hidden_layer(padding, conv_shape, flat, total):
     """The page's pitfall: 'valid' shrinks 28 to 28 - 5 + 1 = 24, and the Dense layer after it."""
-    model = keras.Sequential([
-        keras.Input(shape=(784,)), layers.Reshape((28, 28, 1)), layers.Conv2D(16, (5, 5), padding=padding),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(1024), layers.Dense(10),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Reshape((28, 28, 1)),
+            layers.Conv2D(16, (5, 5), padding=padding),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(),
+            layers.Dense(1024),
+            layers.Dense(10),
+        ]
+    )
     assert tuple(model.layers[1].output.shape) == conv_shape
     assert model.layers[3].output.shape[1] == flat
     assert model.count_params() == total

@@ -12,15 +12,7 @@ import pytest
 
 from snippets import mnist_saving as saving
 from snippets.mnist_models import build_model, compile_model
-from snippets.mnist_training import trained
-from tools.exec_hook import worker_environment
-
-
-
-@pytest.fixture(scope="module")
-def model():
-    """The page's model: the notes' CNN after 10 epochs (a cache hit once the site is built)."""
-    return trained("notes_cnn", epochs=10).model
+from tools.runner import worker_environment
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +97,9 @@ def test_the_page_writes_only_into_its_temporary_folder_and_removes_it(tmp_path)
     work.mkdir()
     tmp.mkdir()
     env = {**worker_environment(), "TMPDIR": str(tmp)}
-    run = subprocess.run([sys.executable, "-m", "snippets.mnist_saving"], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "snippets.mnist_saving"], cwd=work, env=env, capture_output=True, text=True, timeout=600
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "largest difference on 2,000 test images: 0.0" in run.stdout
     assert "folder still there after cleanup(): False" in run.stdout

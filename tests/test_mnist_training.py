@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from conftest import ROOT  # noqa: E402
-from snippets.mnist_data import prepare_mnist  # noqa: E402
-from snippets.mnist_training import (  # noqa: E402
+from snippets.mnist_training import (
     ACCURACY_FILE,
     REPRODUCED,
     Trained,
@@ -32,7 +30,9 @@ from snippets.mnist_training import (  # noqa: E402
     train,
     trained,
 )
-from tools.exec_hook import worker_environment  # noqa: E402
+from tools.runner import worker_environment
+
+from conftest import ROOT
 
 # Bars the offline sample (4,500 training images) supports after 10 epochs, with a margin
 # below what it reaches here (0.962, 0.974, 0.735, 0.971); full MNIST reaches more.
@@ -41,17 +41,18 @@ HISTORY_KEYS = {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    return prepare_mnist()
-
-
-@pytest.fixture(scope="module")
 def small(mnist):
     """The first 640 training and 500 test images: enough to train a step or two in a second."""
-    return dataclasses.replace(mnist, x_train=mnist.x_train[:640], y_train=mnist.y_train[:640],
-                               digits_train=mnist.digits_train[:640], x_test=mnist.x_test[:500],
-                               y_test=mnist.y_test[:500], digits_test=mnist.digits_test[:500],
-                               description=f"{mnist.description}, first 640 training and 500 test images")
+    return dataclasses.replace(
+        mnist,
+        x_train=mnist.x_train[:640],
+        y_train=mnist.y_train[:640],
+        digits_train=mnist.digits_train[:640],
+        x_test=mnist.x_test[:500],
+        y_test=mnist.y_test[:500],
+        digits_test=mnist.digits_test[:500],
+        description=f"{mnist.description}, first 640 training and 500 test images",
+    )
 
 
 def same_weights(a, b):
@@ -93,8 +94,10 @@ def test_stored_full_mnist_accuracy_is_current_and_complete(reproduced):
     assert set(reproduced["models"]) == set(REPRODUCED)
     assert reproduced["data"].startswith("full MNIST") and reproduced["epochs"] == 10 and reproduced["seeds"] >= 3
     stale = [name for name, run in reproduced["models"].items() if run["key"] != reproduction_key(name)]
-    assert not stale, (f"stored accuracies of {stale} were measured with other code or settings: "
-                       "run `python -m snippets.mnist reproduce --seeds 3` (with full MNIST)")
+    assert not stale, (
+        f"stored accuracies of {stale} were measured with other code or settings: "
+        "run `python -m snippets.mnist reproduce --seeds 3` (with full MNIST)"
+    )
     for run in reproduced["models"].values():
         assert len(run["accuracy"]) == reproduced["seeds"]
         assert run["mean"] == pytest.approx(np.mean(run["accuracy"]))
@@ -170,7 +173,11 @@ def test_trained_loads_the_stored_model_and_retrains_when_the_key_changes(small,
     x = small.x_test[:50]
     assert np.array_equal(first.model.predict(x, verbose=0), second.model.predict(x, verbose=0))
     assert (second.history, second.seconds_per_epoch, second.test_accuracy, second.data) == (
-        first.history, first.seconds_per_epoch, first.test_accuracy, first.data)
+        first.history,
+        first.seconds_per_epoch,
+        first.test_accuracy,
+        first.data,
+    )
     monkeypatch.undo()
 
     monkeypatch.setenv("CNN_TUTORIAL_MODELS", str(tmp_path))
@@ -179,8 +186,18 @@ def test_trained_loads_the_stored_model_and_retrains_when_the_key_changes(small,
     assert not list(tmp_path.glob("*partial*"))  # only complete files are left
 
 
-@pytest.mark.parametrize("settings", [{"epochs": 0}, {"epochs": -3}, {"epochs": 1.5}, {"epochs": True},
-                                      {"batch_size": 0}, {"batch_size": -128}, {"batch_size": "128"}])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"epochs": 0},
+        {"epochs": -3},
+        {"epochs": 1.5},
+        {"epochs": True},
+        {"batch_size": 0},
+        {"batch_size": -128},
+        {"batch_size": "128"},
+    ],
+)
 def test_bad_settings_are_rejected_before_anything_is_trained(settings, small):
     for function in (train, trained):
         with pytest.raises(ValueError, match="positive whole number"):
@@ -200,8 +217,12 @@ def test_mean_epoch_seconds_leaves_out_the_first_epoch():
 
 
 def test_plot_history_draws_accuracy_and_loss_for_training_and_validation():
-    history = {"loss": [1.0, 0.5, 0.3], "accuracy": [0.6, 0.8, 0.9],
-               "val_loss": [0.9, 0.6, 0.7], "val_accuracy": [0.7, 0.8, 0.85]}
+    history = {
+        "loss": [1.0, 0.5, 0.3],
+        "accuracy": [0.6, 0.8, 0.9],
+        "val_loss": [0.9, 0.6, 0.7],
+        "val_accuracy": [0.7, 0.8, 0.85],
+    }
     fig = plot_history(history, "demo")
     try:
         accuracy, loss = fig.axes
@@ -235,8 +256,12 @@ def test_two_processes_asking_for_the_same_model_train_it_once(tmp_path):
         "print(m.trained('sigmoid_mlp', mnist, epochs=1).test_accuracy)\n"
     )
     env = {**worker_environment(), "CNN_TUTORIAL_MODELS": str(tmp_path)}
-    runs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=600) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
     printed = [out.splitlines() for out, _ in outputs]
@@ -245,12 +270,24 @@ def test_two_processes_asking_for_the_same_model_train_it_once(tmp_path):
     assert len(list(tmp_path.glob("*.keras"))) == 1
 
 
+def test_the_model_key_follows_the_imports_of_the_training_code():
+    """Like the pages' cache: every `snippets` module the training code imports, transitively,
+    so that a module added to the chain is never forgotten."""
+    from snippets.dependencies import snippet_dependencies
+
+    found = {p.name for p in snippet_dependencies({ROOT / "snippets" / "mnist_training.py"})}
+    assert {"mnist_training.py", "mnist_models.py", "mnist_data.py", "data.py", "dependencies.py"} <= found
+    assert "pooling.py" not in found and "mnist_inside.py" not in found
+
+
 def test_the_model_key_follows_definitions_not_demonstrations(tmp_path):
-    from snippets.mnist_training import definitions
+    from snippets.dependencies import definitions
 
     module = tmp_path / "m.py"
-    source = ('"""doc"""\n\nif __name__ == "__main__":\n    print("demo one")\n\n'
-              "def prepare():\n    return 1\n\nif __name__ == \"__main__\":\n    print('demo two')\n")
+    source = (
+        '"""doc"""\n\nif __name__ == "__main__":\n    print("demo one")\n\n'
+        "def prepare():\n    return 1\n\nif __name__ == \"__main__\":\n    print('demo two')\n"
+    )
     module.write_text(source)
     before = definitions(module)
     assert b"def prepare" in before and b"demo" not in before  # every demonstration block is left out
@@ -258,3 +295,21 @@ def test_the_model_key_follows_definitions_not_demonstrations(tmp_path):
     assert definitions(module) == before
     module.write_text(source.replace("return 1", "return 2"))
     assert definitions(module) != before
+
+
+def test_the_reproduction_key_ignores_formatting_and_docstrings_but_not_code(tmp_path, monkeypatch):
+    """Reformatting the training code (ruff format) or editing its docstrings cannot change a
+    trained model, so it must not make the stored accuracies stale; changing what runs must."""
+    import importlib
+
+    from snippets.mnist_training import code_structure
+
+    (tmp_path / "variants.py").write_text(
+        'def a(x):\n    """Doc."""\n    return x + 1\n\n\n'
+        'def b(x):  # a comment\n    """Other doc."""\n    return (\n        x + 1\n    )\n\n\n'
+        "def c(x):\n    return x + 2\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    variants = importlib.import_module("variants")
+    a, b, c = (code_structure(f).replace(f"'{f.__name__}'", "'f'") for f in (variants.a, variants.b, variants.c))
+    assert a == b and a != c

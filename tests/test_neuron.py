@@ -162,7 +162,7 @@ def test_exercise_l2_minimises_the_penalised_error():
     w, b = nn.train_l2(X, t, W0, B0, LEARNING_RATE, 2000, l2)
 
     def penalised(w, b):
-        return nn.error(X, t, w, b) + l2 / 2 * np.sum(w ** 2)
+        return nn.error(X, t, w, b) + l2 / 2 * np.sum(w**2)
 
     for j in range(2):
         step = np.eye(2)[j] * h
@@ -172,8 +172,12 @@ def test_exercise_l2_minimises_the_penalised_error():
 @pytest.mark.parametrize("l2", [1.0, 10.0])
 def test_exercise_l2_equals_keras_kernel_regularizer(float64_keras, l2):
     X, t = nn.make_clouds(100, seed=0)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(
-        1, activation="sigmoid", kernel_regularizer=keras.regularizers.L2(l2 / (2 * len(X))))])
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=keras.regularizers.L2(l2 / (2 * len(X)))),
+        ]
+    )
     model.set_weights([W0.reshape(2, 1), np.array([B0])])
     model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE * len(X)), loss="binary_crossentropy")
     for _ in range(100):
@@ -218,9 +222,13 @@ def test_bad_data_gets_a_clear_error(use, X, t, w, message):
 @pytest.mark.parametrize("train", [nn.train, nn.train_keras, lambda *a: nn.train_l2(*a, 1.0)])
 @pytest.mark.parametrize(
     "learning_rate, steps, message",
-    [(0.0, 1, "learning_rate must be > 0"), (-0.1, 1, "learning_rate must be > 0"),
-     (float("nan"), 1, "learning_rate must be > 0"), (0.1, -1, "steps must be an integer >= 0"),
-     (0.1, 2.5, "steps must be an integer >= 0")],
+    [
+        (0.0, 1, "learning_rate must be > 0"),
+        (-0.1, 1, "learning_rate must be > 0"),
+        (float("nan"), 1, "learning_rate must be > 0"),
+        (0.1, -1, "steps must be an integer >= 0"),
+        (0.1, 2.5, "steps must be an integer >= 0"),
+    ],
 )
 def test_bad_schedule_gets_a_clear_error(train, learning_rate, steps, message):
     with pytest.raises(ValueError, match=message):

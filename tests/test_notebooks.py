@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 import tomllib
@@ -11,15 +10,16 @@ import zipfile
 
 import nbformat
 import pytest
-from conftest import ANSI, ROOT, meaningful_lines, page_printed, printed, run_notebook
 from nbclient.exceptions import CellExecutionError
 
-from tools import notebooks, reader_wheel
-from tools.exec_hook import python_blocks
+from tools import notebooks, page_tools, reader_wheel
+from tools.blocks import python_blocks
+
+from conftest import ANSI, ROOT, meaningful_lines, page_printed, printed, run_notebook
 
 
 def test_the_committed_notebooks_are_up_to_date():
-    run = subprocess.run([sys.executable, "tools/notebooks.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "tools.notebooks", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
 
 
@@ -30,7 +30,9 @@ def test_a_page_notebook_holds_the_page_code_in_order_after_a_setup_cell():
     assert nb.cells[0].source == "# Pooling"  # the title, then the setup cell
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].source.startswith("#@title Setup") and code[0].metadata["tags"] == ["setup"]
-    assert [c.source for c in code[1:]] == [b.code for b in python_blocks(page.read_text(encoding="utf-8"), "pooling.md")]
+    assert [c.source for c in code[1:]] == [
+        b.code for b in python_blocks(page.read_text(encoding="utf-8"), "pooling.md")
+    ]
     markdown = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert markdown.startswith("# Pooling") and "!!!" not in markdown and "--8<--" not in markdown
 
@@ -38,7 +40,9 @@ def test_a_page_notebook_holds_the_page_code_in_order_after_a_setup_cell():
 def test_material_syntax_becomes_plain_markdown():
     text = '!!! note "A correction"\n    Body line.\n\n=== "NumPy"\n\n    Tab text [see](softmax.md#logits).\n\nAfter.'
     converted = notebooks.prose(text, "../../")
-    assert converted == "**A correction**\n\nBody line.\n\n**NumPy**\n\nTab text [see](../../softmax/#logits).\n\nAfter."
+    assert (
+        converted == "**A correction**\n\nBody line.\n\n**NumPy**\n\nTab text [see](../../softmax/#logits).\n\nAfter."
+    )
     assert "Tab text see." in notebooks.prose(text, "")  # a downloaded notebook: the text stays
 
 
@@ -65,29 +69,33 @@ def test_the_setup_cell_carries_exactly_the_modules_the_code_imports_as_they_are
 
 
 def test_a_literal_holds_any_text_exactly():
-    for text in ["plain\n", "ends with a quote'", "a \\ backslash\n", "three \'\'\' quotes", "ends \\", 'say """hi"""\n']:
+    for text in ["plain\n", "ends with a quote'", "a \\ backslash\n", "three ''' quotes", "ends \\", 'say """hi"""\n']:
         assert eval(notebooks.literal(text)) == text
 
 
-@pytest.mark.parametrize(("remote", "expected"), [
-    ("https://github.com/owner/cnn", "https://github.com/owner/cnn"),
-    ("https://github.com/owner/cnn.git", "https://github.com/owner/cnn"),
-    ("git@github.com:owner/cnn.git", "https://github.com/owner/cnn"),
-    ("https://gitlab.com/owner/cnn.git", ""),
-    ("/srv/mirror/cnn", ""),
-])
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("https://github.com/owner/cnn", "https://github.com/owner/cnn"),
+        ("https://github.com/owner/cnn.git", "https://github.com/owner/cnn"),
+        ("git@github.com:owner/cnn.git", "https://github.com/owner/cnn"),
+        ("https://gitlab.com/owner/cnn.git", ""),
+        ("/srv/mirror/cnn", ""),
+    ],
+)
 def test_the_repository_comes_from_the_workflow_or_the_origin_remote(monkeypatch, remote, expected):
     monkeypatch.setenv("REPO_URL", remote)
-    assert notebooks.repository() == expected
+    assert page_tools.repository() == expected
 
 
 def test_colab_links_need_a_github_repository_and_a_branch(monkeypatch):
     monkeypatch.setenv("REPO_BRANCH", "gh-edition")
-    assert notebooks.branch() == "gh-edition"
-    assert notebooks.colab_url("https://github.com/owner/cnn", "gh-edition", "downloads/pooling.ipynb") == (
-        "https://colab.research.google.com/github/owner/cnn/blob/gh-edition/docs/downloads/pooling.ipynb")
-    assert notebooks.colab_url("", "main", "downloads/pooling.ipynb") == ""
-    assert notebooks.colab_url("https://github.com/owner/cnn", "", "downloads/pooling.ipynb") == ""
+    assert page_tools.branch() == "gh-edition"
+    assert page_tools.colab_url("https://github.com/owner/cnn", "gh-edition", "downloads/pooling.ipynb") == (
+        "https://colab.research.google.com/github/owner/cnn/blob/gh-edition/docs/downloads/pooling.ipynb"
+    )
+    assert page_tools.colab_url("", "main", "downloads/pooling.ipynb") == ""
+    assert page_tools.colab_url("https://github.com/owner/cnn", "", "downloads/pooling.ipynb") == ""
 
 
 # ---------------------------------------------------------------- run outside the repository
@@ -110,12 +118,22 @@ def test_without_internet_or_data_the_first_data_cell_says_what_to_do(kernels, t
     """No sample and no network (a proxy that refuses every connection): the error is one
     sentence that says what to do, from the first cell that loads MNIST."""
     with pytest.raises(CellExecutionError) as error:
-        run_notebook("downloads/mnist_data.ipynb", tmp_path, kernels, sample=False,
-                     env={"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
-                          "KERAS_HOME": str(tmp_path / "keras")})
+        run_notebook(
+            "downloads/mnist_data.ipynb",
+            tmp_path,
+            kernels,
+            sample=False,
+            env={
+                "HTTPS_PROXY": "http://127.0.0.1:9",
+                "HTTP_PROXY": "http://127.0.0.1:9",
+                "KERAS_HOME": str(tmp_path / "keras"),
+            },
+        )
     message = ANSI.sub("", str(error.value))  # the traceback's colours
-    assert "RuntimeError: MNIST could not be downloaded: connect to the internet and run this again, or set " \
-           "CNN_TUTORIAL_MNIST_DIR to a folder that holds the four official MNIST files" in message
+    assert (
+        "RuntimeError: MNIST could not be downloaded: connect to the internet and run this again, or set "
+        "CNN_TUTORIAL_MNIST_DIR to a folder that holds the four official MNIST files" in message
+    )
     assert "load_mnist" in message
 
 
@@ -131,7 +149,9 @@ def test_the_reader_package_holds_every_file_of_snippets_and_only_the_run_time_d
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith("/METADATA"))).decode()
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
-    assert [line.removeprefix("Requires-Dist: ") for line in metadata.splitlines() if line.startswith("Requires-Dist")] == dependencies
+    assert [
+        line.removeprefix("Requires-Dist: ") for line in metadata.splitlines() if line.startswith("Requires-Dist")
+    ] == dependencies
     assert not any("mkdocs" in d or "pytest" in d for d in dependencies)
     assert "snippets/sample/mnist-sample.npz" in names
     with zipfile.ZipFile(io.BytesIO(reader_wheel.build_wheel(sample=False))) as archive:

@@ -33,8 +33,9 @@ def random_bowl(shape, seed):
 def test_same_update_as_keras_at_every_step(ours, keras_name, hyper, extra, shape):
     gradient, minimum = random_bowl(shape, seed=len(shape))
     start = np.random.default_rng(1).normal(size=shape)
-    differences = opt.side_by_side(ours(**hyper), opt.keras_optimizer(keras_name, **hyper, **extra),
-                                   start, gradient, steps=120)
+    differences = opt.side_by_side(
+        ours(**hyper), opt.keras_optimizer(keras_name, **hyper, **extra), start, gradient, steps=120
+    )
     assert differences.shape == (120,)
     assert differences.max() <= 1e-6
     # and the runs went somewhere: the comparison is not between two points standing still
@@ -45,8 +46,9 @@ def test_same_update_as_keras_at_every_step(ours, keras_name, hyper, extra, shap
 @pytest.mark.parametrize("label", list(opt.CHOICES))
 def test_the_pages_settings_match_keras_on_the_valley(label):
     ours, keras_name, hyper = opt.CHOICES[label]
-    differences = opt.side_by_side(ours(**hyper), opt.keras_optimizer(keras_name, **hyper), opt.START,
-                                   opt.loss_gradient, steps=150)
+    differences = opt.side_by_side(
+        ours(**hyper), opt.keras_optimizer(keras_name, **hyper), opt.START, opt.loss_gradient, steps=150
+    )
     assert differences.max() <= 1e-6
 
 
@@ -83,8 +85,10 @@ def test_momentum_velocity_reaches_learning_rate_times_gradient_over_one_minus_m
 
 
 def test_momentum_zero_is_plain_sgd():
-    np.testing.assert_array_equal(opt.run(opt.Momentum(learning_rate=0.9, momentum=0.0), opt.START, 20),
-                                  opt.run(opt.SGD(learning_rate=0.9), opt.START, 20))
+    np.testing.assert_array_equal(
+        opt.run(opt.Momentum(learning_rate=0.9, momentum=0.0), opt.START, 20),
+        opt.run(opt.SGD(learning_rate=0.9), opt.START, 20),
+    )
 
 
 def test_adagrad_effective_learning_rate_never_grows_but_rmsprops_does():
@@ -220,8 +224,15 @@ def test_one_optimizer_holds_state_for_one_shape():
         adam.step(np.zeros(4), np.ones(4))
 
 
-@pytest.mark.parametrize("grads, message", [([np.nan, 1.0], "grads must be finite"), (["a", "b"], "grads must hold real"),
-                                            ([1 + 2j, 1.0], "grads must hold real"), (None, "grads must hold real")])
+@pytest.mark.parametrize(
+    "grads, message",
+    [
+        ([np.nan, 1.0], "grads must be finite"),
+        (["a", "b"], "grads must hold real"),
+        ([1 + 2j, 1.0], "grads must hold real"),
+        (None, "grads must hold real"),
+    ],
+)
 def test_gradients_that_are_not_finite_real_numbers_are_rejected(grads, message):
     with pytest.raises(ValueError, match=message):
         opt.SGD().step(np.zeros(2), grads)

@@ -15,12 +15,12 @@ RNG = np.random.default_rng(0)
 PAIRS = [(pool.max_pool2d, keras.layers.MaxPooling2D), (pool.avg_pool2d, keras.layers.AveragePooling2D)]
 CASES = [  # (input shape, pool size, strides)
     ((2, 28, 28, 3), 2, None),
-    ((1, 7, 7, 2), 2, None),     # odd size: 'valid' drops a row and a column, 'same' pads
-    ((3, 9, 6, 1), 3, 2),        # overlapping windows
+    ((1, 7, 7, 2), 2, None),  # odd size: 'valid' drops a row and a column, 'same' pads
+    ((3, 9, 6, 1), 3, 2),  # overlapping windows
     ((1, 5, 8, 4), (2, 3), (1, 2)),
-    ((2, 10, 11, 1), 2, 3),      # stride larger than the window: pixels skipped
+    ((2, 10, 11, 1), 2, 3),  # stride larger than the window: pixels skipped
     ((1, 6, 6, 2), (1, 4), 1),
-    ((1, 3, 3, 1), 3, None),     # one window covers the whole map
+    ((1, 3, 3, 1), 3, None),  # one window covers the whole map
     ((4, 1, 5, 2), (1, 2), None),
 ]
 
@@ -40,11 +40,14 @@ def test_numpy_equals_keras(ours, theirs, shape, size, stride, padding):
     assert np.max(np.abs(result - expected)) < 1e-6
 
 
-@pytest.mark.parametrize("n, k, s, padding", [
-    (n, k, s, padding)
-    for n, k, s, padding in itertools.product([1, 4, 7, 11, 28], [1, 2, 3], [1, 2, 3], ["valid", "same"])
-    if padding == "same" or k <= n  # a window larger than the map is a ValueError, tested below
-])
+@pytest.mark.parametrize(
+    "n, k, s, padding",
+    [
+        (n, k, s, padding)
+        for n, k, s, padding in itertools.product([1, 4, 7, 11, 28], [1, 2, 3], [1, 2, 3], ["valid", "same"])
+        if padding == "same" or k <= n  # a window larger than the map is a ValueError, tested below
+    ],
+)
 def test_output_length_equals_keras_output_shape(n, k, s, padding):
     layer = keras.layers.MaxPooling2D((k, 1), strides=(s, 1), padding=padding)
     assert pool.output_length(n, k, s, padding)[0] == layer.compute_output_shape((1, n, 1, 1))[1]
@@ -54,10 +57,9 @@ def test_the_notes_window_and_4x4_image():
     window = np.array([[1, 2], [7, 1]])[None, :, :, None]
     assert pool.max_pool2d(window).item() == 7
     assert pool.avg_pool2d(window).item() == 2.75
-    image = np.array([[3, 0, 2, 2],
-                      [1, 0, 3, 1],
-                      [3, 2, 2, 0],
-                      [1, 2, 2, 1]])[None, :, :, None]  # the notes' convolution example, section 3.3
+    image = np.array([[3, 0, 2, 2], [1, 0, 3, 1], [3, 2, 2, 0], [1, 2, 2, 1]])[
+        None, :, :, None
+    ]  # the notes' convolution example, section 3.3
     # by hand: max of [[3,0],[1,0]], [[2,2],[3,1]], [[3,2],[1,2]], [[2,0],[2,1]]
     np.testing.assert_array_equal(pool.max_pool2d(image)[0, :, :, 0], [[3, 3], [3, 2]])
     np.testing.assert_array_equal(pool.avg_pool2d(image)[0, :, :, 0], [[1, 2], [2, 1.25]])

@@ -10,29 +10,22 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
-from conftest import ROOT, exec_record, fresh_python, meaningful_lines, page_printed, reader_environment, serving
 from mkdocs.config import load_config
 
-from tools.exec_hook import SECTION, python_blocks
+from tools.blocks import SECTION, python_blocks
+from tools.nav import nav_pages
+
+from conftest import ROOT, exec_record, fresh_python, meaningful_lines, page_printed, reader_environment, serving
 
 DOCS = ROOT / "docs"
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
 CODE_PAGES = [p for p in PAGES if python_blocks((DOCS / p).read_text(encoding="utf-8"), p)]
-
-
-def nav_pages(nav) -> list[str]:
-    pages = []
-    for item in nav:
-        value = next(iter(item.values())) if isinstance(item, dict) else item
-        pages += nav_pages(value) if isinstance(value, list) else [value]
-    return pages
 
 
 def test_every_page_is_in_the_navigation():
@@ -51,7 +44,9 @@ NOTEBOOK_SOURCES = sorted((ROOT / "notebooks").glob("*.md"))  # notebook pages (
 
 def test_every_snippet_section_is_shown_on_a_page():
     sources = [(DOCS / p, p) for p in PAGES] + [(s, s.name) for s in NOTEBOOK_SOURCES]
-    included = {t for file, name in sources for b in python_blocks(file.read_text(encoding="utf-8"), name) for t in b.targets}
+    included = {
+        t for file, name in sources for b in python_blocks(file.read_text(encoding="utf-8"), name) for t in b.targets
+    }
     defined = {
         f"snippets/{module.name}:{m['name']}"
         for module in (ROOT / "snippets").glob("*.py")
@@ -126,7 +121,9 @@ def test_every_page_with_code_offers_its_notebook_and_says_what_verified_it(buil
         link = re.search(r'<a class="md-button" href="([^"]+)" download>Download notebook</a>', html)
         assert link, md.name
         assert (built_site / md.stem / link[1]).resolve().is_file()
-        assert re.search(r"Verified with TensorFlow \d+\.\d+\.\d+, Keras \d+\.\d+\.\d+ on \d{4}-\d\d-\d\d\.", html), md.name
+        assert re.search(r"Verified with TensorFlow \d+\.\d+\.\d+, Keras \d+\.\d+\.\d+ on \d{4}-\d\d-\d\d\.", html), (
+            md.name
+        )
         assert len(INSTALL.findall(html)) == 1, f"{md.name} says once how to install what its code imports"
     command = install_command(built_site)  # the same on every page: the wheel this site serves
     wheel = command.rpartition("/downloads/")[2]
@@ -138,8 +135,10 @@ INSTALL = re.compile(r'<p class="install">[^<]*<code>(pip install [^<]+)</code><
 
 def install_command(built_site: Path) -> str:
     """The one command every page with code tells a reader outside the clone to run."""
-    commands = {INSTALL.search((built_site / Path(p).with_suffix("") / "index.html").read_text(encoding="utf-8"))[1]
-                for p in CODE_PAGES}
+    commands = {
+        INSTALL.search((built_site / Path(p).with_suffix("") / "index.html").read_text(encoding="utf-8"))[1]
+        for p in CODE_PAGES
+    }
     assert len(commands) == 1, commands
     return commands.pop()
 
@@ -153,8 +152,11 @@ def reader_python(built_site, runtime_python, tmp_path_factory) -> Path:
     site_url = load_config(str(ROOT / "mkdocs.yml")).site_url
     with serving(built_site) as url:
         command = install_command(built_site).replace(site_url, url)
-        env = {**reader_environment(), "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
-               "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        env = {
+            **reader_environment(),
+            "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
         run = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"{command}:\n{run.stdout}{run.stderr}"
     return python
@@ -168,8 +170,9 @@ def run_as_copied(page: str, folder: Path, python: Path) -> subprocess.Completed
     workdir.mkdir()
     script = workdir / "copied.py"
     script.write_text("\n\n".join(b.code for b in blocks) + "\n", encoding="utf-8")
-    return subprocess.run([str(python), str(script)], cwd=workdir, env=reader_environment(),
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [str(python), str(script)], cwd=workdir, env=reader_environment(), capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -184,10 +187,18 @@ def copied_runs(reader_python, tmp_path_factory):
 def test_the_install_command_brings_the_package_and_only_the_run_time_dependencies(reader_python):
     """The reader's Python imports `snippets` from the installed wheel, not from a clone,
     and has none of the site's or the tests' packages."""
-    code = ("import importlib.metadata as m, importlib.util as u, snippets, sys; print(snippets.__file__); "
-            "print(sorted(n for n in ('mkdocs', 'pytest', 'nbformat', 'playwright') if u.find_spec(n)))")
-    run = subprocess.run([str(reader_python), "-c", code], cwd=reader_python.parent, env=reader_environment(),
-                         capture_output=True, text=True, check=True)
+    code = (
+        "import importlib.metadata as m, importlib.util as u, snippets, sys; print(snippets.__file__); "
+        "print(sorted(n for n in ('mkdocs', 'pytest', 'nbformat', 'playwright') if u.find_spec(n)))"
+    )
+    run = subprocess.run(
+        [str(reader_python), "-c", code],
+        cwd=reader_python.parent,
+        env=reader_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     location, extras = run.stdout.splitlines()
     assert "site-packages" in location and not location.startswith(str(ROOT))
     assert extras == "[]"
@@ -199,16 +210,9 @@ def test_the_page_runs_as_copied_outside_the_clone_and_prints_what_the_page_show
     fresh Python outside the repository: the same printed output as the page."""
     run = copied_runs[page]
     assert run.returncode == 0, run.stderr[-3000:]
+    folder = Path(run.args[1]).parent
+    assert [p.name for p in folder.iterdir()] == ["copied.py"]  # the code left nothing behind
     assert meaningful_lines(run.stdout) == meaningful_lines(page_printed(page))
-
-
-def test_building_and_running_the_pages_leaves_no_files_behind(built_site, copied_runs):
-    """Pages run in the repository's folder: whatever they write must go to a temporary one.
-    Files a developer keeps untracked from before this test run do not count."""
-    untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.split("\0")
-    started = float(os.environ["TUTORIAL_TESTS_STARTED"])
-    assert [f for f in untracked if f and (ROOT / f).stat().st_mtime >= started] == []
 
 
 def test_the_prose_states_no_number_the_build_did_not_produce(built_site):

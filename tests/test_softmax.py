@@ -71,10 +71,10 @@ def test_large_logits_neither_overflow_nor_warn():
 
 def test_two_class_softmax_is_the_sigmoid_of_the_difference():
     z1, z2 = RNG.normal(scale=10.0, size=(2, 200))
-    np.testing.assert_allclose(sm.softmax(np.stack([z1, np.zeros_like(z1)], axis=-1))[:, 0], sigmoid(z1),
-                               rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(sm.softmax(np.stack([z1, z2], axis=-1))[:, 0], sigmoid(z1 - z2),
-                               rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(
+        sm.softmax(np.stack([z1, np.zeros_like(z1)], axis=-1))[:, 0], sigmoid(z1), rtol=1e-12, atol=1e-300
+    )
+    np.testing.assert_allclose(sm.softmax(np.stack([z1, z2], axis=-1))[:, 0], sigmoid(z1 - z2), rtol=1e-12, atol=1e-300)
 
 
 def test_three_classes_on_a_line_win_between_the_crossings():
@@ -131,8 +131,9 @@ def test_float32_crossentropy_agrees_within_float32_precision(from_logits):
     y_pred = z if from_logits else sm.softmax(z).astype(np.float32)
     expected = keras_numpy(keras.losses.categorical_crossentropy(y, y_pred, from_logits=from_logits))
     assert expected.dtype == np.float32
-    np.testing.assert_allclose(sm.categorical_crossentropy(y, y_pred, from_logits=from_logits), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        sm.categorical_crossentropy(y, y_pred, from_logits=from_logits), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_one_hot_crossentropy_is_minus_log_of_the_true_class_probability():
@@ -150,15 +151,22 @@ def test_gradient_p_minus_y_equals_gradient_tape(shape):
     with tf.GradientTape() as tape:
         tape.watch(logits)
         loss = keras.losses.categorical_crossentropy(y, logits, from_logits=True)
-    np.testing.assert_allclose(sm.categorical_crossentropy_grad(y, z), tape.gradient(loss, logits).numpy(),
-                               rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(
+        sm.categorical_crossentropy_grad(y, z), tape.gradient(loss, logits).numpy(), rtol=1e-6, atol=1e-12
+    )
 
 
 def test_gradient_equals_central_differences():
     y, z = one_hot((6,)), RNG.normal(size=6)
     h, eye = 1e-6, np.eye(6)
-    numerical = [(sm.categorical_crossentropy(y, z + h * e, from_logits=True)
-                  - sm.categorical_crossentropy(y, z - h * e, from_logits=True)) / (2 * h) for e in eye]
+    numerical = [
+        (
+            sm.categorical_crossentropy(y, z + h * e, from_logits=True)
+            - sm.categorical_crossentropy(y, z - h * e, from_logits=True)
+        )
+        / (2 * h)
+        for e in eye
+    ]
     np.testing.assert_allclose(sm.categorical_crossentropy_grad(y, z), numerical, rtol=1e-6, atol=1e-9)
 
 
@@ -237,8 +245,11 @@ def test_temperature_limits_are_argmax_and_uniform():
 # ---------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("f", [sm.softmax, sm.log_softmax, lambda z: sm.softmax_with_temperature(z, 1.0)],
-                         ids=["softmax", "log_softmax", "temperature"])
+@pytest.mark.parametrize(
+    "f",
+    [sm.softmax, sm.log_softmax, lambda z: sm.softmax_with_temperature(z, 1.0)],
+    ids=["softmax", "log_softmax", "temperature"],
+)
 def test_a_single_number_has_no_class_axis(f):
     with pytest.raises(ValueError, match=r"class axis, shape \(\.\.\., K\), got a single number"):
         f(3.0)
@@ -256,11 +267,15 @@ def test_axis_out_of_range(axis):
         sm.softmax(np.zeros((2, 3)), axis=axis)
 
 
-@pytest.mark.parametrize("f", [
-    lambda y, z: sm.categorical_crossentropy(y, z, from_logits=True),
-    sm.categorical_crossentropy,
-    sm.categorical_crossentropy_grad,
-], ids=["from_logits", "from_probabilities", "gradient"])
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda y, z: sm.categorical_crossentropy(y, z, from_logits=True),
+        sm.categorical_crossentropy,
+        sm.categorical_crossentropy_grad,
+    ],
+    ids=["from_logits", "from_probabilities", "gradient"],
+)
 def test_loss_rejects_bad_labels_and_shapes(f):
     z = np.full((2, 3), 1 / 3)  # valid as logits and as probabilities
     with pytest.raises(ValueError, match="y_true must have a class axis"):
@@ -269,10 +284,12 @@ def test_loss_rejects_bad_labels_and_shapes(f):
         f(one_hot((2, 4)), z)
     with pytest.raises(ValueError, match=r"got \(3,\) and \(1, 3\)"):
         f(np.array([1.0, 0.0, 0.0]), z[:1])
-    for labels in ([[2.0, 0, 0], [0, 1, 0]],  # a row sums to 2
-                   [[1.5, -0.5, 0], [0, 1, 0]],  # sums to 1 but has a negative entry
-                   [[np.nan, 1, 0], [0, 1, 0]],
-                   [[0.0, 0, 0], [0, 1, 0]]):  # no class at all
+    for labels in (
+        [[2.0, 0, 0], [0, 1, 0]],  # a row sums to 2
+        [[1.5, -0.5, 0], [0, 1, 0]],  # sums to 1 but has a negative entry
+        [[np.nan, 1, 0], [0, 1, 0]],
+        [[0.0, 0, 0], [0, 1, 0]],
+    ):  # no class at all
         with pytest.raises(ValueError, match="y_true must hold probability distributions"):
             f(np.array(labels), z)
 
@@ -289,11 +306,14 @@ def test_temperature_must_be_positive(temperature):
         sm.softmax_with_temperature([1.0, 2.0], temperature)
 
 
-@pytest.mark.parametrize("x, w, b", [
-    (np.zeros((2, 2)), np.zeros(3), np.zeros(3)),  # x must be (N,) or a number
-    (np.zeros(4), np.zeros((1, 3)), np.zeros(3)),  # w must be (K,)
-    (np.zeros(4), np.zeros(3), np.zeros(2)),  # w and b must match
-])
+@pytest.mark.parametrize(
+    "x, w, b",
+    [
+        (np.zeros((2, 2)), np.zeros(3), np.zeros(3)),  # x must be (N,) or a number
+        (np.zeros(4), np.zeros((1, 3)), np.zeros(3)),  # w must be (K,)
+        (np.zeros(4), np.zeros(3), np.zeros(2)),  # w and b must match
+    ],
+)
 def test_line_scores_rejects_bad_shapes(x, w, b):
     with pytest.raises(ValueError, match=r"expected x of shape \(N,\) or \(\), w and b of one shape \(K,\)"):
         sm.line_scores(x, w, b)

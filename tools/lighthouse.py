@@ -1,7 +1,7 @@
 """Lighthouse scores of the built site, served locally, in Chromium.
 
     make lighthouse            # builds the site, installs Lighthouse, then runs this
-    python tools/lighthouse.py [SITE_DIR] [PAGE ...]
+    python -m tools.lighthouse [SITE_DIR] [PAGE ...]
 
 Lighthouse has its own npm package, tools/lighthouse/package.json and its lock,
 installed into tools/lighthouse/node_modules by `make lighthouse` only (the
@@ -13,22 +13,20 @@ Prints performance, accessibility, best practices and SEO for each page (the
 home page, a concept page and the notebook page by default), the goals they
 meet or miss, and every request that went to another host (there should be
 none: the site serves its own assets). Scores depend on the machine, so this
-is a measurement to record (README, development section), not a test.
+is a measurement (it prints the scores), not a test.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from tools.browser import find_chromium, playwright_chromium, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "tools" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
@@ -37,32 +35,20 @@ PAGES = ["", "convolution/", "notebooks/mnist_cnn/"]
 GOALS = {"performance": 90, "accessibility": 95, "best-practices": 95, "seo": 95}
 
 
-def chromium() -> Path:
-    """The Chromium to audit in (it need not exist: main() says what to install)."""
-    if os.environ.get("CNN_TUTORIAL_CHROMIUM"):
-        return Path(os.environ["CNN_TUTORIAL_CHROMIUM"])
-    for candidate in (shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return Path("/usr/bin/chromium")
-    with sync_playwright() as playwright:
-        own = Path(playwright.chromium.executable_path)
-    return own if own.is_file() else Path("/usr/bin/chromium")
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 def audit(url: str, out: Path, browser: Path) -> dict:
     subprocess.run(
-        [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}", f"--chrome-flags={FLAGS}",
-         "--only-categories=" + ",".join(GOALS), "--preset=desktop"],
-        check=True, env={**os.environ, "CHROME_PATH": str(browser)},
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--quiet",
+            "--output=json",
+            f"--output-path={out}",
+            f"--chrome-flags={FLAGS}",
+            "--only-categories=" + ",".join(GOALS),
+            "--preset=desktop",
+        ],
+        check=True,
+        env={**os.environ, "CHROME_PATH": str(browser)},
     )
     report = json.loads(out.read_text(encoding="utf-8"))
     scores = {name: round(100 * report["categories"][name]["score"]) for name in GOALS}
@@ -75,30 +61,35 @@ def audit(url: str, out: Path, browser: Path) -> dict:
 def main(argv: list[str]) -> int:
     site = Path(argv[0]) if argv else ROOT / "site"
     pages = argv[1:] or PAGES
-    browser = chromium()
-    for need, hint in ((site / "index.html", "build the site first: make build"),
-                       (LIGHTHOUSE, "install it: make lighthouse (or npm ci --prefix tools/lighthouse)"),
-                       (browser, "install it: make browser-tools, apt-get install chromium (Debian) or "
-                                 ".venv/bin/python -m playwright install --with-deps chromium")):
+    for need, hint in (
+        (site / "index.html", "build the site first: make build"),
+        (LIGHTHOUSE, "install it: make lighthouse (or npm ci --prefix tools/lighthouse)"),
+    ):
         if not need.is_file():
             print(f"lighthouse: {need} not found; {hint}", file=sys.stderr)
             return 2
-    handler = functools.partial(QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        browser = Path(find_chromium(playwright_chromium()))
+    except LookupError as error:
+        print(f"lighthouse: {error}", file=sys.stderr)
+        return 2
     results, missed = {}, []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, serving(site) as root_url:
         for page in pages:
-            url = f"http://127.0.0.1:{httpd.server_address[1]}/{page}"
-            results[page or "/"] = audit(url, Path(tmp) / "report.json", browser)
-    httpd.shutdown()
+            results[page or "/"] = audit(root_url + page, Path(tmp) / "report.json", browser)
     print(f"{'page':28}" + "".join(f"{name:>16}" for name in GOALS) + "  third-party requests")
     for page, scores in results.items():
-        print(f"{page:28}" + "".join(f"{scores[name]:>16}" for name in GOALS) + f"  {len(scores['third-party requests'])}")
+        print(
+            f"{page:28}" + "".join(f"{scores[name]:>16}" for name in GOALS) + f"  {len(scores['third-party requests'])}"
+        )
         missed += [f"{page} {name} {scores[name]} < {goal}" for name, goal in GOALS.items() if scores[name] < goal]
         missed += [f"{page} requests {url}" for url in scores["third-party requests"]]
-    print("goals (" + ", ".join(f"{n} >= {g}" for n, g in GOALS.items()) + ", no third-party requests): "
-          + ("all met" if not missed else "missed: " + "; ".join(missed)))
+    print(
+        "goals ("
+        + ", ".join(f"{n} >= {g}" for n, g in GOALS.items())
+        + ", no third-party requests): "
+        + ("all met" if not missed else "missed: " + "; ".join(missed))
+    )
     return 0
 
 

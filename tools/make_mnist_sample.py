@@ -9,7 +9,7 @@ The arrays have the layout of keras.datasets.mnist.load_data(): images (n, 28, 2
 with values 0..255, labels (n,) uint8 with values 0..9. The zip is written with fixed
 timestamps, so the same inputs give the same bytes (and SHA-256) on every run.
 
-Usage: python tools/make_mnist_sample.py [--source DIR] [--output FILE]
+Usage: python -m tools.make_mnist_sample [--source DIR] [--output FILE]
 DIR holds the four official MNIST files (default: $CNN_TUTORIAL_MNIST_DIR); each is checked
 against its official MD5 by snippets.data, the project's one IDX reader.
 """
@@ -18,15 +18,14 @@ import argparse
 import hashlib
 import io
 import os
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from snippets.data import MnistFileError, read_official_file
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere: snippets is beside tools/
-from snippets.data import MnistFileError, read_official_file  # noqa: E402 - needs the path above
 
 PER_DIGIT = 500
 
@@ -52,16 +51,26 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=os.environ.get("CNN_TUTORIAL_MNIST_DIR"),
-                        help="folder with the four official MNIST files (default: $CNN_TUTORIAL_MNIST_DIR)")
-    parser.add_argument("--output", type=Path, default=ROOT / "snippets" / "sample" / "mnist-sample.npz",
-                        help="the .npz to write; its checksum goes beside it as .sha256 (default: snippets/sample/mnist-sample.npz)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=os.environ.get("CNN_TUTORIAL_MNIST_DIR"),
+        help="folder with the four official MNIST files (default: $CNN_TUTORIAL_MNIST_DIR)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "snippets" / "sample" / "mnist-sample.npz",
+        help="the .npz to write; its checksum goes beside it as .sha256 (default: snippets/sample/mnist-sample.npz)",
+    )
     args = parser.parse_args()
     if args.source is None:
         parser.error("name the folder with the official MNIST files: --source DIR or CNN_TUTORIAL_MNIST_DIR=DIR")
     try:
-        x_train, y_train = first_of_each_digit(read_official_file(args.source, "train-images-idx3-ubyte"),
-                                               read_official_file(args.source, "train-labels-idx1-ubyte"))
+        x_train, y_train = first_of_each_digit(
+            read_official_file(args.source, "train-images-idx3-ubyte"),
+            read_official_file(args.source, "train-labels-idx1-ubyte"),
+        )
         x_test = read_official_file(args.source, "t10k-images-idx3-ubyte")
         y_test = read_official_file(args.source, "t10k-labels-idx1-ubyte")
     except MnistFileError as e:

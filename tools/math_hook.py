@@ -32,7 +32,7 @@ def to_mathml(latex: str, display: str) -> str:
     return f'<span class="{css}">{mathml}</span>'
 
 
-def on_page_content(content, page, config, files):  # noqa: ARG001
+def on_page_content(content, page, config, files):
     def convert(match: re.Match) -> str:
         latex = html.unescape(match["inline"] if match["inline"] is not None else match["block"])
         try:

@@ -4,8 +4,8 @@ The notebooks are generated, never edited: a page's code cells are the snippet
 sections the page includes, its Markdown cells are the page's prose. They are
 committed under docs/downloads/ (and notebook pages under docs/notebooks/, which
 mkdocs-jupyter renders) so that the site can offer them for download and
-Colab can open them from the repository; `python tools/notebooks.py` rewrites
-them and `python tools/notebooks.py --check` (run by the tests) fails when one is
+Colab can open them from the repository; `python -m tools.notebooks` rewrites
+them and `python -m tools.notebooks --check` (run by the tests) fails when one is
 out of date.
 
 Sources: every page of docs/ with Python blocks, and the notebook-only pages in
@@ -20,53 +20,24 @@ Links to other pages become their text: the notebooks are the same for every for
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import reader_wheel  # noqa: E402
-from exec_hook import FENCE, PYTHON, ROOT, VALUE, python_blocks, snippet_dependencies  # noqa: E402
+from snippets.dependencies import snippet_dependencies
+from tools import reader_wheel
+from tools.blocks import FENCE, PYTHON, ROOT, VALUE, python_blocks
 
 DOCS = ROOT / "docs"
-CONTAINER = re.compile(r'^(?P<indent>[ \t]*)(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)(?:[ \t]+"(?P<title>[^"]*)")?|===\+?[ \t]+"(?P<tab>[^"]*)")[ \t]*$')
+CONTAINER = re.compile(
+    r'^(?P<indent>[ \t]*)(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)(?:[ \t]+"(?P<title>[^"]*)")?'
+    r'|===\+?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
+)
 PAGE_LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?!https?:)(?:\.\./)?(?P<page>[\w/-]+)\.md(?P<anchor>#[^)\s]*)?\)")
 ATTR_LIST = re.compile(r"[ \t]*\{[ \t]*[.#:][^}\n]*\}")
 ABBREVIATION = re.compile(r"^\*\[[^\]]+\]:.*$", re.M)
-GITHUB = re.compile(r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?")
-
-
-def repository() -> str:
-    """The GitHub repository the site is published from (https://github.com/OWNER/NAME): the
-    Pages workflow's REPO_URL, else the clone's `origin` remote; "" when neither names one."""
-    url = os.environ.get("REPO_URL", "").strip()
-    if not url:
-        remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True)
-        url = remote.stdout.strip() if remote.returncode == 0 else ""
-    match = GITHUB.fullmatch(url)
-    return f"https://github.com/{match['owner']}/{match['name']}" if match else ""
-
-
-def branch() -> str:
-    """The branch the notebooks are committed on: the Pages workflow's REPO_BRANCH (the ref it
-    runs for), else the clone's current branch."""
-    name = os.environ.get("REPO_BRANCH", "").strip()
-    if not name:
-        head = subprocess.run(["git", "branch", "--show-current"], cwd=ROOT, capture_output=True, text=True)
-        name = head.stdout.strip() if head.returncode == 0 else ""
-    return name
-
-
-def colab_url(repo: str, branch_name: str, notebook: str) -> str:
-    """Colab opens notebooks straight from a GitHub repository; notebook: path under docs/."""
-    match = re.fullmatch(r"https://github\.com/([^/]+/[^/]+)", repo)
-    if not (match and branch_name):
-        return ""
-    return f"https://colab.research.google.com/github/{match[1]}/blob/{branch_name}/docs/{notebook}"
 
 
 def helper_files(blocks: list) -> dict[str, str]:
@@ -78,7 +49,10 @@ def helper_files(blocks: list) -> dict[str, str]:
     modules = snippet_dependencies(included | {ROOT / "snippets" / "__init__.py"})
     modules = sorted(f for f in modules if f.suffix == ".py")
     code = "".join(f.read_text(encoding="utf-8") for f in modules)
-    named = (lambda f: f.name in code or (f.parent.name != "snippets" and f.parent.name in code))
+
+    def named(file: Path) -> bool:
+        return file.name in code or (file.parent.name != "snippets" and file.parent.name in code)
+
     data = [ROOT / f for f in reader_wheel.package_files(sample=False) if not f.endswith(".py") and named(Path(f))]
     return {f.relative_to(ROOT).as_posix(): f.read_text(encoding="utf-8") for f in modules + data}
 
@@ -164,7 +138,7 @@ def notebook(markdown: str, page: str) -> nbformat.NotebookNode:
     for fence in FENCE.finditer(markdown):
         if fence["lang"].lower() not in PYTHON:
             continue
-        text = prose(markdown[position:fence.start()], base)
+        text = prose(markdown[position : fence.start()], base)
         cells += [cell("markdown", text)] if text else []
         cells.append(cell("code", next(code).code))
         position = fence.end()
@@ -176,27 +150,40 @@ def notebook(markdown: str, page: str) -> nbformat.NotebookNode:
         cells[:2] = [cell("markdown", title), cells[0]] + ([cell("markdown", rest.strip())] if rest.strip() else [])
     for number, each in enumerate(cells):
         each.id = f"cell-{number:03d}"  # stable ids keep diffs small
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
+    nb = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
     nbformat.validate(nb)
+    return nb
+
+
+def execute_notebook(
+    nb: nbformat.NotebookNode, folder: Path, env: dict, *, kernel_manager=None, timeout: int = 900
+) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a fresh kernel started in `folder` (the kernel
+    manager's, else the default Python 3 kernel); its outputs are filled in."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        nb, km=kernel_manager, kernel_name="python3", timeout=timeout, resources={"metadata": {"path": str(folder)}}
+    )
+    client.execute(env=env)
     return nb
 
 
 def sources() -> dict[str, Path]:
     """Notebook (path under docs/) -> the Markdown it is made from: downloads/PAGE.ipynb for
     every page with code, notebooks/NAME.ipynb (a page of its own) for notebooks/NAME.md."""
-    pages = {f"downloads/{p.stem}.ipynb": p for p in sorted(DOCS.glob("*.md"))
-             if python_blocks(p.read_text(encoding="utf-8"), p.name)}
+    pages = {
+        f"downloads/{p.stem}.ipynb": p
+        for p in sorted(DOCS.glob("*.md"))
+        if python_blocks(p.read_text(encoding="utf-8"), p.name)
+    }
     return pages | {f"notebooks/{p.stem}.ipynb": p for p in sorted((ROOT / "notebooks").glob("*.md"))}
-
-
-def notebook_of(page_src: str) -> str:
-    """The notebook (path under docs/) that holds the code of a page (its path under docs/)."""
-    if page_src.endswith(".ipynb"):
-        return page_src
-    return f"downloads/{Path(page_src).stem}.ipynb"
 
 
 def render(path: Path) -> str:
@@ -207,7 +194,7 @@ def render(path: Path) -> str:
 def main(argv: list[str]) -> int:
     check = argv == ["--check"]
     if argv and not check:
-        print("usage: python tools/notebooks.py [--check]", file=sys.stderr)
+        print("usage: python -m tools.notebooks [--check]", file=sys.stderr)
         return 2
     stale = []
     wanted = sources()
@@ -218,14 +205,18 @@ def main(argv: list[str]) -> int:
             if not check:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8")
-    existing = [p.relative_to(DOCS).as_posix() for folder in ("downloads", "notebooks") for p in (DOCS / folder).glob("*.ipynb")]
+    existing = [
+        p.relative_to(DOCS).as_posix() for folder in ("downloads", "notebooks") for p in (DOCS / folder).glob("*.ipynb")
+    ]
     extra = sorted(set(existing) - set(wanted))
     if check and (stale or extra):
-        print(f"out of date: {stale}; without a source: {extra}. Run: python tools/notebooks.py", file=sys.stderr)
+        print(f"out of date: {stale}; without a source: {extra}. Run: python -m tools.notebooks", file=sys.stderr)
         return 1
     for name in [] if check else extra:
         (DOCS / name).unlink()
-    print(f"{len(wanted)} notebooks: {len(stale)} rewritten" + (f", {len(extra)} removed" if extra and not check else ""))
+    print(
+        f"{len(wanted)} notebooks: {len(stale)} rewritten" + (f", {len(extra)} removed" if extra and not check else "")
+    )
     return 0
 
 

@@ -2,7 +2,7 @@
 
 This is what a reader gets who pastes the blocks of a page into a new Python
 session one after the other, so it is also what the page shows. The build hook
-(`tools/exec_hook.py`) starts one worker per page and talks to it over a pipe:
+(`tools/runner.py`) starts one worker per page and talks to it over a pipe:
 
 - request, one JSON line on stdin: ``{"label": "snippets/x.py:part", "code": "...",
   "values": [["expression", "format spec"], ...]}``
@@ -111,8 +111,21 @@ def run_block(code: str, label: str, namespace: dict) -> str:
     return "\n\n".join(parts)
 
 
-ALLOWED_NODES = (ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Constant, ast.Slice,
-                 ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Call, ast.Tuple)
+ALLOWED_NODES = (
+    ast.Expression,
+    ast.Name,
+    ast.Load,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Constant,
+    ast.Slice,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.operator,
+    ast.unaryop,
+    ast.Call,
+    ast.Tuple,
+)
 ALLOWED_CALLS = {"abs", "len", "max", "min", "round", "sum", "int", "float"}
 
 
@@ -121,8 +134,10 @@ def prose_value(expression: str, spec: str, namespace: dict) -> str:
     tree = ast.parse(expression, mode="eval")
     for node in ast.walk(tree):
         if not isinstance(node, ALLOWED_NODES):
-            raise ValueError(f"{{{{ {expression} }}}}: prose values only read names, attributes, subscripts and "
-                             f"arithmetic, not {type(node).__name__}")
+            raise ValueError(
+                f"{{{{ {expression} }}}}: prose values only read names, attributes, subscripts and "
+                f"arithmetic, not {type(node).__name__}"
+            )
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in ALLOWED_CALLS):
             raise ValueError(f"{{{{ {expression} }}}}: prose values call only {sorted(ALLOWED_CALLS)}")
     value = eval(compile(tree, "<prose value>", "eval"), {"__builtins__": __builtins__}, namespace)

@@ -8,7 +8,7 @@ site measures (a year, a note's number, a version, the notes' own figures). Ever
 else is listed, page by page, so that a person can see whether a measured value slipped
 into the prose by hand.
 
-Usage: python tools/prose_numbers.py SITE_DIR   (exit status 1 when anything is listed)
+Usage: python -m tools.prose_numbers SITE_DIR   (exit status 1 when anything is listed)
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ def in_context(html: str, number: str, width: int = 60) -> list[str]:
     for element in article.select(f"{PRODUCED}, {MATH}, {FURNITURE}"):
         element.decompose()
     text = re.sub(r"\s+", " ", article.get_text(" "))
-    return [text[max(0, m.start() - width):m.end() + width] for m in NUMBER.finditer(text) if normalized(m[0]) == number]
+    return [
+        text[max(0, m.start() - width) : m.end() + width] for m in NUMBER.finditer(text) if normalized(m[0]) == number
+    ]
 
 
 def unaccounted(site: Path) -> dict[str, list[str]]:
@@ -99,7 +101,7 @@ def unaccounted(site: Path) -> dict[str, list[str]]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not Path(argv[0]).is_dir():
-        print("usage: python tools/prose_numbers.py SITE_DIR", file=sys.stderr)
+        print("usage: python -m tools.prose_numbers SITE_DIR", file=sys.stderr)
         return 2
     site = Path(argv[0])
     found = unaccounted(site)

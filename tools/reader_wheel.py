@@ -57,8 +57,13 @@ def package_files(root: Path = ROOT, *, sample: bool = True) -> list[str]:
 
 def metadata(root: Path = ROOT) -> str:
     meta = project(root)["project"]
-    lines = ["Metadata-Version: 2.1", f"Name: {meta['name']}", f"Version: {meta['version']}",
-             f"Summary: {meta['description']}", f"Requires-Python: {meta['requires-python']}"]
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {meta['name']}",
+        f"Version: {meta['version']}",
+        f"Summary: {meta['description']}",
+        f"Requires-Python: {meta['requires-python']}",
+    ]
     return "\n".join(lines + [f"Requires-Dist: {d}" for d in meta["dependencies"]]) + "\n"
 
 
@@ -73,8 +78,9 @@ def build_wheel(root: Path = ROOT, *, sample: bool = True) -> bytes:
     info = f"{meta['name'].replace('-', '_')}-{meta['version']}.dist-info"
     contents = {name: (root / name).read_bytes() for name in package_files(root, sample=sample)}
     contents[f"{info}/METADATA"] = metadata(root).encode()
-    contents[f"{info}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: tools/wheel.py\nRoot-Is-Purelib: true\n"
-                                 f"Tag: {TAG}\n").encode()
+    contents[f"{info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: tools/wheel.py\nRoot-Is-Purelib: true\nTag: {TAG}\n"
+    ).encode()
     record = [record_line(name, data) for name, data in contents.items()] + [f"{info}/RECORD,,"]
     contents[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
     buffer = io.BytesIO()
