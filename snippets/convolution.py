@@ -97,6 +97,113 @@ def convolve2d(image, kernel, padding="valid"):
 # --8<-- [end:two-d]
 
 
+# --8<-- [start:sliding-figure]
+import matplotlib.pyplot as plt
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Rectangle
+
+
+def draw_grid(ax, values, left=0, top=0, fill=None, numbers=True):
+    """A 2-D array as a grid of cells, its top-left corner at (left, top); fill: {(row, column): colour}."""
+    fill = fill or {}
+    for (i, j), value in np.ndenumerate(values):
+        face = to_rgba(fill[i, j], 0.35) if (i, j) in fill else "none"
+        ax.add_patch(Rectangle((left + j, top + i), 1, 1, facecolor=face, edgecolor=plt.rcParams["text.color"]))
+        if numbers:
+            ax.text(left + j + 0.5, top + i + 0.5, f"{value:g}", ha="center", va="center", fontsize=13)
+
+
+def draw_sliding_filter(image, kernel):
+    """One panel per output position: the filter's window on the image, its weights, the output cell it gives."""
+    out = correlate2d(image, kernel)  # conv2d underneath
+    (kh, kw), (rows, columns) = kernel.shape, out.shape
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3 * rows), squeeze=False)
+    for (i, j), ax in np.ndenumerate(axes):
+        window = {(i + u, j + v): "C0" for u in range(kh) for v in range(kw)}
+        draw_grid(ax, image, fill=window)
+        ax.add_patch(Rectangle((j, i), kw, kh, facecolor="none", edgecolor="C0", linewidth=3))
+        for (u, v), weight in np.ndenumerate(kernel):  # the weight on each pixel, small, in the corner
+            ax.text(j + v + 0.95, i + u + 0.92, f"×{weight:g}", ha="right", va="bottom", fontsize=8, color="C0")
+        left, top = image.shape[1] + 1.5, (image.shape[0] - rows) / 2  # the output grid, right of the image
+        draw_grid(ax, out, left, top, fill={(i, j): "C1"})
+        arrow = {"arrowstyle": "->", "color": "C1", "linewidth": 2}
+        ax.annotate("", xy=(left, top + i + 0.5), xytext=(image.shape[1] + 0.1, i + kh / 2), arrowprops=arrow)
+        ax.set_title(f"window at ({i}, {j}): sum of 9 products = {out[i, j]:g}")
+        ax.set(xlim=(-0.1, left + columns + 0.1), ylim=(image.shape[0] + 0.1, -0.1), aspect="equal")
+        ax.axis("off")
+    return fig
+
+
+# --8<-- [end:sliding-figure]
+
+
+# --8<-- [start:receptive-field]
+def receptive_field(kernel_sizes, strides):
+    """Side, in input pixels, of the square that one unit at the top of a stack of windows sees.
+
+    A layer with window k widens the field by k - 1 units of the layer below, and one such
+    unit is as many input pixels apart from the next as the product of the strides before it.
+    """
+    if len(kernel_sizes) != len(strides):
+        raise ValueError(f"one stride per kernel size, got {len(kernel_sizes)} sizes and {len(strides)} strides")
+    size, spacing = 1, 1
+    for k, s in zip(kernel_sizes, strides):
+        size += (k - 1) * spacing
+        spacing *= s
+    return size
+
+
+def influence(input_size, kernel_sizes, strides, unit):
+    """The pixels of an input_size x input_size image that change output `unit` of the stack.
+
+    Perturb each pixel in turn (all at once: image p of a batch has 1 at pixel p, 0 elsewhere),
+    run conv2d layer by layer with all-ones kernels (positive, so nothing cancels), and see
+    which images change the unit. A pooling window enters as a kernel of the same size and stride.
+    """
+    n = input_size * input_size
+    x = np.eye(n).reshape(n, input_size, input_size, 1)
+    for k, s in zip(kernel_sizes, strides):
+        x = conv2d(x, np.ones((k, k, 1, 1)), stride=s)
+    return x[:, unit[0], unit[1], 0].reshape(input_size, input_size) != 0
+
+
+def draw_receptive_field(stacks):
+    """One row per stack {name: (kernel_sizes, strides, layer names)}: every layer, the units that
+    reach the centre unit at the top filled in, as the numerical check `influence` finds them."""
+    fig, axes = plt.subplots(len(stacks), 1, figsize=(12, 3.4 * len(stacks)), squeeze=False)
+    for ax, (title, (kernel_sizes, strides, names)) in zip(axes[:, 0], stacks.items()):
+        for n in range(receptive_field(kernel_sizes, strides) + 2, 100):  # the field with a margin,
+            sizes = [n]
+            for k, s in zip(kernel_sizes, strides):
+                sizes.append(output_length(sizes[-1], k, s, "valid")[0])
+            if sizes[-1] % 2:  # and a top layer with a centre unit
+                break
+        centre, left = sizes[-1] // 2, 0
+        for layer, size in enumerate(sizes):
+            below = (kernel_sizes[layer:], strides[layer:])  # the layers between this one and the top
+            if layer < len(sizes) - 1:
+                seen = influence(size, *below, (centre, centre))
+            else:  # the top layer: the unit itself
+                seen = np.zeros((size, size), dtype=bool)
+                seen[centre, centre] = True
+            colour = "C1" if layer == len(sizes) - 1 else "C0"
+            slot = max(size, 8)  # room for the labels
+            fill = {tuple(cell): colour for cell in np.argwhere(seen)}
+            draw_grid(ax, np.zeros((size, size)), left + (slot - size) / 2, 0, fill, numbers=False)
+            label = f"{names[layer - 1]} → {size}x{size}" if layer else f"input {size}x{size}"
+            ax.text(left + slot / 2, sizes[0] + 0.6, label, ha="center", va="top")
+            side = int(np.sqrt(seen.sum()))
+            ax.text(left + slot / 2, -0.4, "one unit" if side == 1 else f"{side}x{side} reach it", ha="center")
+            left += slot + 2
+        ax.set_title(title)
+        ax.set(xlim=(-0.5, left - 1.5), ylim=(sizes[0] + 2, -1.5), aspect="equal")
+        ax.axis("off")
+    return fig
+
+
+# --8<-- [end:receptive-field]
+
+
 # --8<-- [start:exercise]
 def conv2d_shape_and_params(input_shape, filters, kernel_size, stride=1, padding="valid"):
     """Output shape (h, w, filters) and parameter count of Conv2D(filters, kernel_size) on input_shape (h, w, c)."""
@@ -126,6 +233,11 @@ if __name__ == "__main__":
     print("window * filter:\n", window * VERTICAL_EDGE)
     print("d = sum =", (window * VERTICAL_EDGE).sum())
     # --8<-- [end:notes]
+
+    # --8<-- [start:sliding]
+    draw_sliding_filter(IMAGE, VERTICAL_EDGE)
+    plt.show()
+    # --8<-- [end:sliding]
 
     # --8<-- [start:flip]
     print("cross-correlation (Keras):\n", correlate2d(IMAGE, VERTICAL_EDGE).astype(int))
@@ -228,6 +340,71 @@ if __name__ == "__main__":
     for name, response in zip(filters, np.moveaxis(responses, -1, 0)):
         print(f"{name:16} min {response.min():6.2f}  max {response.max():6.2f}")
     # --8<-- [end:filters]
+
+    # --8<-- [start:receptive-field-use]
+    stacks = {  # title: (kernel sizes, strides, layer names)
+        "two 3x3 convolutions": ([3, 3], [1, 1], ["3x3 conv", "3x3 conv"]),
+        "3x3 convolution, 2x2 pooling (stride 2), 3x3 convolution": (
+            [3, 2, 3],
+            [1, 2, 1],
+            ["3x3 conv", "2x2 pool", "3x3 conv"],
+        ),
+        "the notes' CNN: 5x5 convolution, 2x2 pooling": ([5, 2], [1, 2], ["5x5 conv", "2x2 pool"]),
+    }
+    print("stack                                                     formula  perturbing pixels")
+    for title, (kernel_sizes, strides, _) in stacks.items():
+        field = receptive_field(kernel_sizes, strides)
+        seen = influence(field + 4, kernel_sizes, strides, unit=(1, 1))  # a unit away from the border
+        rows, columns = np.nonzero(seen)
+        found = f"{np.ptp(rows) + 1}x{np.ptp(columns) + 1}, {seen.sum()} pixels"
+        print(f"{title:57} {field}x{field}      {found}")
+    draw_receptive_field(stacks)
+    plt.show()
+    # --8<-- [end:receptive-field-use]
+
+    # --8<-- [start:why]
+    from snippets.pooling import max_pool2d
+
+    def moved_right(images, pixels):  # blank columns come in on the left
+        return np.pad(images, [(0, 0), (0, 0), (pixels, 0), (0, 0)])[:, :, : images.shape[2]]
+
+    x = digit[None, :, :, None]  # the 7 from above, (1, 28, 28, 1)
+    edge = VERTICAL_EDGE[:, :, None, None]  # one 3x3 filter: 9 weights, used at all 784 positions
+    print(f"one 3x3 filter: {edge.size} weights; a dense layer for the same 28x28 map: {784 * 784:,} weights")
+
+    feature_map = conv2d(x, edge, padding="same")
+    shift = 3
+    map_of_moved = conv2d(moved_right(x, shift), edge, padding="same")
+    equivariance_error = np.max(np.abs(map_of_moved - moved_right(feature_map, shift)))
+    print(f"conv(image moved {shift} px) vs conv(image) moved {shift} px: largest difference {equivariance_error}")
+
+    relu = np.maximum(feature_map, 0)  # what the next layer sees, as in a CNN
+    relu_moved = np.maximum(conv2d(moved_right(x, 1), edge, padding="same"), 0)
+    unchanged = {}  # the share of cells with a response that keep their value after a 1-pixel shift
+    for name, before, after in [
+        ("feature map 28x28", relu, relu_moved),
+        ("after 2x2 max pooling 14x14", max_pool2d(relu), max_pool2d(relu_moved)),
+    ]:
+        active = (before > 0) | (after > 0)
+        unchanged[name] = np.mean(before[active] == after[active])
+        print(f"moved 1 px, {name}: {unchanged[name]:.0%} of the active cells unchanged")
+
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+    limit = np.abs(feature_map).max()
+    for ax, picture, title in zip(
+        axes,
+        (x, feature_map, moved_right(x, shift), map_of_moved),
+        ("input", "vertical-edge map", f"input moved {shift} px right", "its map: moved the same"),
+    ):
+        if "map" in title:  # signed responses: blue positive, red negative, as above
+            ax.imshow(picture[0, :, :, 0], cmap="RdBu", vmin=-limit, vmax=limit)
+        else:
+            ax.imshow(picture[0, :, :, 0], cmap="gray_r")
+        ax.axvline(14 + (shift if "moved" in title else 0), color="C1", linewidth=1)  # a fixed mark on the digit
+        ax.set_title(title)
+        ax.axis("off")
+    plt.show()
+    # --8<-- [end:why]
 
     # --8<-- [start:errors]
     for bad_call in [

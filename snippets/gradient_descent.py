@@ -10,6 +10,73 @@ biases of keras.layers.Dense so that they can be copied into a Keras model.
 Losses are means over the examples, in nats, as Keras reports them.
 """
 
+# --8<-- [start:loop]
+import matplotlib.pyplot as plt
+from matplotlib.colors import to_rgba
+from matplotlib.patches import FancyBboxPatch
+
+# The training loop's stages, in order, each with its place (x, y) and what it does.
+LOOP = [
+    ("data", (0.0, 0.0), "inputs x, labels y,\none batch at a time"),
+    ("model", (3.6, 0.0), r"predicts $P = f(x;\,\theta)$" + "\nfrom its parameters θ"),
+    ("loss", (7.2, 0.0), "E / N: how far\nP is from y"),
+    ("gradients", (7.2, -2.6), r"$\nabla E$, by" + "\nbackpropagation"),
+    ("optimizer", (3.6, -2.6), r"$\theta \leftarrow \theta - \eta\,\nabla E$" + "\n(the update)"),
+]
+
+
+def draw_training_loop():
+    """The training loop as a cycle: data -> model -> loss -> gradients -> optimizer, which
+    updates the model, and round again with the next batch. Returns the figure.
+
+    Each stage is a box labelled with its name; each arrow is an annotation from one box to the next."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    boxes = {}
+    for k, (name, (x, y), what) in enumerate(LOOP):
+        color = f"C{k}"
+        box = FancyBboxPatch(
+            (x - 1.3, y - 0.8), 2.6, 1.6, boxstyle="round,pad=0.05", facecolor=to_rgba(color, 0.15), edgecolor=color
+        )
+        box.set_label(name)  # the tests find the stages by these labels
+        ax.add_patch(box)
+        ax.text(x, y + 0.42, name, ha="center", va="center", fontsize=13, fontweight="bold")
+        ax.text(x, y - 0.22, what, ha="center", va="center", fontsize=10, linespacing=1.4)
+        boxes[name] = box
+    ink = plt.rcParams["text.color"]
+    edges = [  # (from, to, where the arrow leaves and enters each box, as fractions of the box)
+        ("data", "model", (1, 0.5), (0, 0.5)),
+        ("model", "loss", (1, 0.5), (0, 0.5)),
+        ("loss", "gradients", (0.5, 0), (0.5, 1)),
+        ("gradients", "optimizer", (0, 0.5), (1, 0.5)),
+        ("optimizer", "model", (0.5, 1), (0.5, 0)),
+    ]
+    for start, end, leave, enter in edges:
+        ax.annotate(
+            "",
+            xy=enter,
+            xycoords=boxes[end],
+            xytext=leave,
+            textcoords=boxes[start],
+            arrowprops={"arrowstyle": "-|>", "color": ink, "mutation_scale": 16, "linewidth": 1.4},
+        )
+    ax.annotate(  # the labels go to the loss, past the model
+        "",
+        xy=(0.5, 1),
+        xycoords=boxes["loss"],
+        xytext=(0.5, 1),
+        textcoords=boxes["data"],
+        arrowprops={"arrowstyle": "-|>", "color": ink, "linestyle": "--", "connectionstyle": "arc3,rad=-0.25"},
+    )
+    ax.text(3.6, 1.75, "labels y", ha="center", va="bottom", fontsize=10)
+    ax.text(5.4, -1.3, "one step\nper batch", ha="center", va="center", fontsize=11, style="italic")
+    ax.set(xlim=(-1.5, 8.7), ylim=(-3.5, 2.2), aspect="equal", title="The training loop")
+    ax.axis("off")
+    return fig
+
+
+# --8<-- [end:loop]
+
+
 # --8<-- [start:loss]
 import numpy as np
 
@@ -305,6 +372,11 @@ def relu_network_gradients(params, X, y):
 
 
 if __name__ == "__main__":
+    # --8<-- [start:loop-figure]
+    draw_training_loop()
+    plt.show()
+    # --8<-- [end:loop-figure]
+
     # --8<-- [start:keras-setup]
     import keras
     import tensorflow as tf

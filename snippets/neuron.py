@@ -8,6 +8,96 @@ test values); t holds the N labels, 1 for "infected" and 0 for "not infected";
 the neuron has d weights w, shape (d,), and one bias b.
 """
 
+# --8<-- [start:diagrams]
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Circle, FancyArrowPatch
+
+
+def draw_node(ax, center, text, color, radius=0.4):
+    """A lightly filled circle with `text` in it; returns the circle, for arrows to start and end on."""
+    circle = Circle(center, radius, facecolor=to_rgba(color, 0.15), edgecolor=color, linewidth=1.5)
+    ax.add_patch(circle)
+    ax.text(*center, text, ha="center", va="center", fontsize=14)
+    return circle
+
+
+def draw_arrow(ax, start, end, label="", at=0.5):
+    """An arrow from circle `start` to circle (or point) `end`, with `label` beside it at fraction `at`."""
+    a = np.asarray(start.center)
+    b = np.asarray(end.center if isinstance(end, Circle) else end)
+    arrow = FancyArrowPatch(a, b, patchA=start, patchB=end if isinstance(end, Circle) else None)
+    arrow.set(arrowstyle="-|>", mutation_scale=14, color=plt.rcParams["text.color"], linewidth=1.2)
+    ax.add_patch(arrow)
+    if label:
+        direction = (b - a) / np.linalg.norm(b - a)
+        x, y = a + at * (b - a) + 0.22 * np.array([-direction[1], direction[0]])  # just above the arrow
+        ax.text(x, y, label, ha="center", va="center", fontsize=12)
+
+
+def draw_neuron():
+    """One neuron: inputs x_1 ... x_n, each multiplied by its weight w_i, summed with the
+    bias b into f, and the activation sigma turns f into the output p. Returns the figure."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    total = draw_node(ax, (3.4, 0.3), r"$\Sigma$", "C1", radius=0.5)
+    for i, y in [("1", 2.0), ("2", 0.8), ("n", -1.4)]:  # the dots stand for x_3 ... x_(n-1)
+        draw_arrow(ax, draw_node(ax, (0, y), f"$x_{i}$", "C0"), total, f"$w_{i}$", at=0.4)
+    ax.text(0, -0.3, r"$\vdots$", ha="center", va="center", fontsize=16)
+    ax.text(3.4, 2.0, "$b$", ha="center", va="center", fontsize=14)
+    draw_arrow(ax, Circle((3.4, 2.0), 0.25), total)  # the bias joins the sum
+    activation = draw_node(ax, (5.9, 0.3), r"$\sigma$", "C2")
+    draw_arrow(ax, total, activation, "$f$")
+    draw_arrow(ax, activation, (7.6, 0.3), "$p$", at=0.6)
+    ax.text(3.4, -0.9, "$f = w_1x_1 + \\dots + w_nx_n + b$", ha="center", va="center", fontsize=11)
+    ax.text(5.9, -0.9, "$p = \\sigma(f)$", ha="center", va="center", fontsize=11)
+    for x, text in [(0, "inputs"), (3.4, "weighted sum"), (5.9, "activation"), (7.6, "output")]:
+        ax.text(x, -2.3, text, ha="center", va="center", fontsize=11)
+    ax.set(xlim=(-0.6, 8.1), ylim=(-2.7, 2.6), aspect="equal", title="One neuron: weighted sum, bias, activation")
+    ax.axis("off")
+    return fig
+
+
+def draw_network(n_inputs=2, n_hidden=2):
+    """The notes' small network: n_inputs inputs x_i, n_hidden hidden units z_j (tanh), one output P
+    (sigmoid), every parameter labelled with the notes' names: w_ij from x_i to z_j, the biases b_j,
+    then w_j from z_j to P and the bias b. Returns the figure."""
+    for count, name in [(n_inputs, "n_inputs"), (n_hidden, "n_hidden")]:
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or not 1 <= count <= 9:
+            raise ValueError(f"{name} must be a whole number from 1 to 9 (one digit per index), got {count!r}")
+    height = 1.9 * max(n_inputs, n_hidden)
+    fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.9 * height))
+
+    def column(n):  # n heights, 1.9 apart, centred on 0
+        return [1.9 * ((n - 1) / 2 - k) for k in range(n)]
+
+    inputs = [draw_node(ax, (0, y), f"$x_{i}$", "C0") for i, y in enumerate(column(n_inputs), start=1)]
+    hidden = [draw_node(ax, (3.6, y), f"$z_{j}$", "C1") for j, y in enumerate(column(n_hidden), start=1)]
+    output = draw_node(ax, (7.2, 0), "$P$", "C2")
+    for i, x in enumerate(inputs, start=1):
+        for j, z in enumerate(hidden, start=1):
+            draw_arrow(ax, x, z, f"$w_{{{i}{j}}}$", at=0.3)
+    for j, z in enumerate(hidden, start=1):
+        ax.text(z.center[0], z.center[1] - 0.65, f"$+\\,b_{j}$", ha="center", va="center", fontsize=12)
+        draw_arrow(ax, z, output, f"$w_{j}$", at=0.55)
+    ax.text(7.2, -0.65, "$+\\,b$", ha="center", va="center", fontsize=12)
+    bottom = -height / 2 - 0.5
+    for x, text in [(0, "inputs"), (3.6, "hidden units\n$z_j = \\tanh(u_j)$"), (7.2, "output\n$P = \\sigma(v)$")]:
+        ax.text(x, bottom, text, ha="center", va="top", fontsize=11)
+    parameters = n_inputs * n_hidden + 2 * n_hidden + 1
+    ax.set(
+        xlim=(-0.6, 7.8),
+        ylim=(bottom - 1.0, height / 2 + 0.4),
+        aspect="equal",
+        title=f"A {n_inputs}-{n_hidden}-1 network: {parameters} parameters",
+    )
+    ax.axis("off")
+    return fig
+
+
+# --8<-- [end:diagrams]
+
+
 # --8<-- [start:data]
 import numpy as np
 
@@ -160,6 +250,16 @@ def train_l2(X, t, w, b, learning_rate, steps, l2):
 
 
 if __name__ == "__main__":
+    # --8<-- [start:neuron-figure]
+    draw_neuron()
+    plt.show()
+    # --8<-- [end:neuron-figure]
+
+    # --8<-- [start:network-figure]
+    draw_network(n_inputs=2, n_hidden=2)
+    plt.show()
+    # --8<-- [end:network-figure]
+
     # --8<-- [start:clouds]
     X, t = make_clouds(n_per_class=100, seed=0)
     print(f"X: {X.shape} test values, t: {t.shape} labels, {int(t.sum())} infected")

@@ -94,6 +94,47 @@ def avg_pool2d(x, size=2, stride=None, padding="valid"):
 # --8<-- [end:numpy]
 
 
+# --8<-- [start:window-figure]
+def draw_max_pooling(image, size=2):
+    """A 2-D map with each size x size window in its own colour, its maximum circled, and the
+    pooled map beside it, each output cell in the colour of the window it comes from."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Circle, Rectangle
+
+    pooled = max_pool2d(np.asarray(image)[None, :, :, None], size)[0, :, :, 0]
+    ink = plt.rcParams["text.color"]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    left = image.shape[1] + 2  # the pooled map, right of the input
+    for (i, j), value in np.ndenumerate(pooled):
+        colour = f"C{(i * pooled.shape[1] + j) % 10}"
+        window = image[i * size : (i + 1) * size, j * size : (j + 1) * size]
+        for (a, b), pixel in np.ndenumerate(window):
+            row, column = i * size + a, j * size + b
+            ax.add_patch(Rectangle((column, row), 1, 1, facecolor=to_rgba(colour, 0.3), edgecolor=ink))
+            ax.text(column + 0.5, row + 0.5, f"{pixel:g}", ha="center", va="center", fontsize=13)
+        a, b = np.unravel_index(np.argmax(window), window.shape)  # the first maximum, as np.max finds it
+        ax.add_patch(Circle((j * size + b + 0.5, i * size + a + 0.5), 0.35, fill=False, edgecolor=colour, lw=2))
+        ax.add_patch(Rectangle((j * size, i * size), size, size, facecolor="none", edgecolor=colour, lw=3))
+        top = (image.shape[0] - pooled.shape[0]) / 2
+        ax.add_patch(Rectangle((left + j, top + i), 1, 1, facecolor=to_rgba(colour, 0.3), edgecolor=colour, lw=3))
+        ax.text(left + j + 0.5, top + i + 0.5, f"{value:g}", ha="center", va="center", fontsize=13)
+    ax.annotate(
+        "",
+        xy=(left - 0.2, image.shape[0] / 2),
+        xytext=(image.shape[1] + 0.2, image.shape[0] / 2),
+        arrowprops={"arrowstyle": "->", "color": ink, "linewidth": 2},
+    )
+    ax.text(image.shape[1] + 1, image.shape[0] / 2 - 0.3, "max", ha="center")
+    ax.set_title(f"{size}x{size} max pooling: each window becomes its largest value")
+    ax.set(xlim=(-0.1, left + pooled.shape[1] + 0.1), ylim=(image.shape[0] + 0.1, -0.1), aspect="equal")
+    ax.axis("off")
+    return fig
+
+
+# --8<-- [end:window-figure]
+
+
 # --8<-- [start:exercise]
 def global_max_pool2d(x):
     """(n, h, w, c) -> (n, c): each channel's strongest response, wherever in the map it is."""
@@ -172,6 +213,10 @@ if __name__ == "__main__":
     out = keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(pool_size=2)(x.astype("float32")))
     print("AveragePooling2D:", out[0, :, :, 0].tolist())
     # --8<-- [end:keras-use]
+
+    # --8<-- [start:window-figure-use]
+    draw_max_pooling(image)  # the 4x4 image from above
+    # --8<-- [end:window-figure-use]
 
     # --8<-- [start:check]
     rng = np.random.default_rng(0)

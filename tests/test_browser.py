@@ -144,6 +144,36 @@ def test_math_is_rendered_as_mathml(browser, server):
     page.context.close()
 
 
+# For every matrix: the height of each bracket (or parenthesis) beside it and of its rows.
+BRACKETS_AND_ROWS = """() => [...document.querySelectorAll('article mtable')].map((table) => {
+    const fences = [table.previousElementSibling, table.nextElementSibling]
+        .filter((n) => n && n.localName === 'mo' && '[]()'.includes(n.textContent));
+    return {tex: table.closest('math').querySelector('annotation').textContent.slice(0, 40),
+            rows: table.getBoundingClientRect().height,
+            brackets: fences.map((f) => f.getBoundingClientRect().height)};
+}).filter((matrix) => matrix.brackets.length > 0)"""
+# Display equations wider than the column they sit in (they would scroll sideways).
+TOO_WIDE = """() => [...document.querySelectorAll('article .arithmatex-block')]
+    .filter((d) => d.scrollWidth > d.clientWidth + 1)
+    .map((d) => d.querySelector('annotation').textContent.slice(0, 60))"""
+
+
+def test_matrix_brackets_stretch_around_their_rows_and_equations_fit_the_column(browser, built_site, server):
+    """The site serves a font with a MATH table (STIX Two Math), without which Chromium draws a
+    matrix's brackets one line tall; on a desktop screen, no equation runs past the column."""
+    problems, matrices = [], 0
+    for url in html_pages(built_site):
+        page = open_page(browser, server + url)
+        page.wait_for_load_state("networkidle")  # the math font
+        for matrix in page.evaluate(BRACKETS_AND_ROWS):
+            matrices += 1
+            if len(matrix["brackets"]) != 2 or min(matrix["brackets"]) < matrix["rows"] - 1:
+                problems.append(f"{url}: {matrix['tex']}: brackets {matrix['brackets']} around rows {matrix['rows']}")
+        problems += [f"{url}: wider than the column: {tex}" for tex in page.evaluate(TOO_WIDE)]
+        page.context.close()
+    assert matrices >= 5 and problems == []
+
+
 def test_the_copy_button_copies_exactly_the_snippet(browser, server):
     page = open_page(browser, server + "activations/")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
@@ -158,13 +188,13 @@ def test_the_copy_button_copies_exactly_the_snippet(browser, server):
 
 def test_the_theme_toggle_switches_the_figures(browser, server):
     page = open_page(browser, server + "convolution/", "light")
-    figure = page.locator("article .exec-figure").first
+    figure = page.locator("article .exec-figure:has(svg image)").first  # a plot with an image in it
     figure.scroll_into_view_if_needed()
 
     def looks():
         return page.evaluate(
             """() => {
-                const figure = document.querySelector('article .exec-figure');
+                const figure = document.querySelector('article .exec-figure svg image').closest('.exec-figure');
                 const image = figure.querySelector('svg image');
                 return {scheme: document.body.dataset.mdColorScheme, ink: getComputedStyle(figure).color,
                         filter: image ? getComputedStyle(image).filter : null};
@@ -187,7 +217,7 @@ def test_search_finds_code_identifiers_and_math_terms(browser, server, query, pa
     search.click()
     search.fill(query)
     results = site.locator(".md-search-result__item a")
-    results.first.wait_for()
+    results.first.wait_for(timeout=120_000)  # the index loads in a web worker: slow on a busy machine
     assert page in {urlsplit(href).path for href in results.evaluate_all("els => els.map(e => e.href)")}
     site.context.close()
 

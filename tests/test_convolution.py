@@ -191,3 +191,86 @@ IMAGES, KERNELS = np.zeros((1, 8, 8, 3)), np.zeros((3, 3, 3, 2))
 def test_bad_input_gets_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def figure_texts(fig):
+    return [[text.get_text() for text in ax.texts] for ax in fig.axes]
+
+
+def test_sliding_filter_figure_shows_the_notes_numbers_and_conv2d_outputs():
+    import matplotlib.pyplot as plt
+
+    fig = conv.draw_sliding_filter(conv.IMAGE, conv.VERTICAL_EDGE)
+    expected = conv.conv2d(conv.IMAGE[None, :, :, None], conv.VERTICAL_EDGE[:, :, None, None])[0, :, :, 0]
+    try:
+        assert len(fig.axes) == expected.size == 4
+        for ax, ((i, j), value) in zip(fig.axes, np.ndenumerate(expected)):
+            texts = [text.get_text() for text in ax.texts if text.get_text()]  # not the arrow's empty label
+            assert texts[:16] == [f"{v:g}" for v in conv.IMAGE.ravel()]  # the image's numbers, row by row
+            assert texts[16:25] == [f"×{w:g}" for w in conv.VERTICAL_EDGE.ravel()]  # the filter's weights
+            assert texts[25:] == [f"{v:g}" for v in expected.ravel()]  # the output grid
+            assert ax.get_title().endswith(f"= {value:g}")
+            assert value == np.sum(conv.IMAGE[i : i + 3, j : j + 3] * conv.VERTICAL_EDGE)
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "kernel_sizes, strides, expected",
+    [([3], [1], 3), ([3, 3], [1, 1], 5), ([3, 2, 3], [1, 2, 1], 8), ([5, 2], [1, 2], 6), ([3, 3, 3], [2, 1, 2], 11)],
+)
+def test_receptive_field_equals_the_perturbed_pixels(kernel_sizes, strides, expected):
+    field = conv.receptive_field(kernel_sizes, strides)
+    assert field == expected
+    seen = conv.influence(field + 6, kernel_sizes, strides, unit=(1, 1))
+    rows, columns = np.nonzero(seen)
+    assert seen.sum() == field * field  # a full square of that side
+    assert np.ptp(rows) + 1 == np.ptp(columns) + 1 == field
+
+
+def test_receptive_field_with_max_pooling_by_perturbation():
+    from snippets.pooling import max_pool2d
+
+    def stack(x):  # 3x3 conv, 2x2 max pooling, 3x3 conv: positive weights, so a bigger pixel always shows
+        x = conv.conv2d(x, np.ones((3, 3, 1, 1)))
+        return conv.conv2d(max_pool2d(x), np.ones((3, 3, 1, 1)))[:, 1, 1, 0]
+
+    base = RNG.uniform(0, 1, size=(1, 14, 14, 1))
+    perturbed = np.repeat(base, 14 * 14, axis=0) + 100 * np.eye(14 * 14).reshape(-1, 14, 14, 1)
+    changed = (np.abs(stack(perturbed) - stack(base)) > 1e-6).reshape(14, 14)  # rounding aside
+    assert changed.sum() == conv.receptive_field([3, 2, 3], [1, 2, 1]) ** 2 == 64
+
+
+def test_receptive_field_rejects_mismatched_lists():
+    with pytest.raises(ValueError, match="one stride per kernel size"):
+        conv.receptive_field([3, 3], [1])
+
+
+def test_receptive_field_figure_fills_the_computed_squares():
+    import matplotlib.pyplot as plt
+
+    fig = conv.draw_receptive_field({"two 3x3": ([3, 3], [1, 1], ["conv", "conv"])})
+    try:
+        texts = figure_texts(fig)[0]
+        assert "5x5 reach it" in texts and "3x3 reach it" in texts and "one unit" in texts
+        filled = [p for p in fig.axes[0].patches if p.get_facecolor()[3] > 0]
+        assert len(filled) == 25 + 9 + 1
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("shift", [1, 2, 3])
+def test_convolution_is_translation_equivariant_on_a_digit(shift):
+    from snippets.data import load_mnist
+
+    digit = load_mnist().x_test[0] / 255.0
+    assert not digit[:, -shift:].any()  # the blank right border: nothing leaves the image
+
+    def moved(a):
+        return np.pad(a, [(0, 0), (0, 0), (shift, 0), (0, 0)])[:, :, :28]
+
+    x = digit[None, :, :, None]
+    kernel = RNG.normal(size=(3, 3, 1, 2))
+    np.testing.assert_allclose(
+        conv.conv2d(moved(x), kernel, padding="same"), moved(conv.conv2d(x, kernel, padding="same")), atol=1e-12
+    )

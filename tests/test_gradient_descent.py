@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import tensorflow as tf
+from matplotlib.artist import Artist
+from matplotlib.patches import FancyBboxPatch
+from matplotlib.text import Annotation
 
 from snippets import gradient_descent as gd
+from snippets.neuron import error as neuron_error
 
 RNG = np.random.default_rng(0)
 # (inputs D, hidden units H, examples N): the notes' 2-2 network and other sizes
@@ -450,3 +456,60 @@ def test_other_bad_input_is_rejected():
         gd.make_test_results(-5)
     with pytest.raises(ValueError, match="n must be a whole number >= 0"):
         gd.make_wedge(2.5)
+
+
+# ---------------------------------------------------------------- the page's claims and figure
+
+
+def test_the_neuron_page_reports_the_sum_and_this_page_the_mean():
+    """docs/neuron.md shows E, this page E / N: the same loss, divided by the number of examples."""
+    X, y = gd.make_test_results(50, seed=3)
+    w, b = np.array([0.4, -0.7]), 1.5
+    assert gd.neuron_loss({"w": w, "b": b}, X, y) == pytest.approx(neuron_error(X, y, w, b) / len(y), rel=1e-12)
+
+
+def batch_spread(X, y, batch_size, draws=500, seed=0):
+    """The page's measure: rms |batch gradient - full gradient| / |full gradient| at w = 0, b = 0."""
+    start = {"w": np.zeros(2), "b": 0.0}
+    full = np.append(*gd.neuron_gradients(start, X, y).values())
+    rng = np.random.default_rng(seed)
+    batches = [rng.choice(len(y), size=batch_size, replace=False) for _ in range(draws)]
+    errors = [np.append(*gd.neuron_gradients(start, X[b], y[b]).values()) - full for b in batches]
+    return np.sqrt(np.mean(np.sum(np.square(errors), axis=1))) / np.linalg.norm(full)
+
+
+def test_batch_noise_falls_as_one_over_sqrt_b_and_vanishes_for_the_whole_data_set():
+    """The page: spread x sqrt(B) stays near the B = 1 value for small batches; B = N has no noise.
+
+    Drawing without replacement shrinks the noise by sqrt((N - B) / (N - 1)) exactly."""
+    X, y = gd.make_test_results(2000)
+    n = len(y)
+    scaled = {b: batch_spread(X, y, b) * np.sqrt(b) for b in (1, 8, 32, 128)}
+    for b, value in scaled.items():
+        assert value == pytest.approx(scaled[1], rel=0.1)
+        assert round(value) == round(scaled[1])  # "stays near {{ spreads[1] | .0f }}"
+        assert value / np.sqrt((n - b) / (n - 1)) == pytest.approx(scaled[1], rel=0.1)
+    assert batch_spread(X, y, n, draws=3) < 1e-12  # the whole data set: the exact gradient
+
+
+def test_the_training_loop_figure_has_its_five_stages_in_order_and_closes():
+    fig = gd.draw_training_loop()
+    try:
+        (ax,) = fig.axes
+        stages = ["data", "model", "loss", "gradients", "optimizer"]
+        boxes = {patch.get_label(): patch for patch in ax.patches if isinstance(patch, FancyBboxPatch)}
+        assert list(boxes) == stages
+        names = [text.get_text() for text in ax.texts if text.get_text() in stages]
+        assert names == stages  # each box has its name written in it, in the loop's order
+        arrows = [
+            (arrow.anncoords.get_label(), arrow.xycoords.get_label())
+            for arrow in ax.texts
+            if isinstance(arrow, Annotation) and isinstance(arrow.xycoords, Artist)
+        ]
+        cycle = list(zip(stages, stages[1:])) + [("optimizer", "model")]  # and round again
+        assert arrows == cycle + [("data", "loss")]  # plus the labels, which go to the loss
+        assert ax.get_title() == "The training loop"
+        fig.savefig(io.StringIO(), format="svg")  # the arrows find their boxes when drawn
+    finally:
+        plt.close(fig)
+    assert not plt.fignum_exists(fig.number)

@@ -181,6 +181,20 @@ def test_one_line_fails_two_units_do_not_solve_the_quadrants_two_layers_can():
     assert len(set(corners.values())) == 4  # one corner per quadrant
 
 
+def test_two_units_solve_the_four_point_xor_but_not_the_filled_quadrants():
+    """The page: the classic four-point XOR is solved by 2 -> 2 -> 1; the filled quadrants defeat it here."""
+    X4 = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    y4 = np.array([1.0, 1.0, 0.0, 0.0])  # same sign: a cross
+    # By hand: two parallel lines x1 - x2 = -1 and x1 - x2 = 1, and the output keeps the band between them.
+    band = [np.array([[5.0, 5.0], [-5.0, -5.0]]), np.array([5.0, -5.0]), np.array([[5.0], [-5.0]]), np.array([-5.0])]
+    assert hl.accuracy(X4, y4, band) == 1
+    # Trained: some of the page's 20 starts find it on the four points too.
+    assert any(hl.accuracy(X4, y4, hl.train(X4, y4, (2, 2, 1), seed)) == 1 for seed in range(20))
+    # The same band on the filled quadrants (at least 0.1 from the axes) gets points near the origin wrong.
+    X, y = hl.make_quadrants(200, seed=0)
+    assert hl.accuracy(X, y, band) < 1
+
+
 def test_a_hidden_layer_of_two_learns_the_wedge():
     X, y = hl.make_wedge(200, seed=0)
     weights = hl.train(X, y, (2, 2, 1), seed=0)

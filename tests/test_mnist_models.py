@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from keras import layers
 
-from snippets.mnist_models import MODELS, build_model, compile_model, deeper_cnn, layer_params, layer_table
+from snippets.mnist_models import (
+    MODELS,
+    build_model,
+    compile_model,
+    deeper_cnn,
+    draw_pipeline,
+    layer_params,
+    layer_table,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -36,7 +48,7 @@ NOTES = {
         ((None, 512), 784 * 512 + 512),
         ((None, 10), 512 * 10 + 10),
     ],
-    "two_conv_cnn": [  # note 002's structure (Keras's mnist_cnn example), derived by hand:
+    "two_conv_cnn": [  # Keras's mnist_cnn.py example (after note 002's blocks), derived by hand:
         ((None, 28, 28, 1), 0),
         ((None, 26, 26, 32), 3 * 3 * 1 * 32 + 32),  # 3x3 'valid': 28 - 3 + 1 = 26
         ((None, 24, 24, 64), 3 * 3 * 32 * 64 + 64),  # 26 - 3 + 1 = 24
@@ -232,3 +244,49 @@ def test_padding_changes_the_shapes_and_the_hidden_layer(padding, conv_shape, fl
     assert tuple(model.layers[1].output.shape) == conv_shape
     assert model.layers[3].output.shape[1] == flat
     assert model.count_params() == total
+
+
+SHAPE = re.compile(r"\(None(, \d+)*\)")
+
+
+def drawn_shapes(fig):
+    """The shape labels a pipeline figure shows, top to bottom: every text that reads like (None, ...)."""
+    return [text.get_text() for text in fig.axes[0].texts if SHAPE.fullmatch(text.get_text())]
+
+
+def test_the_pipeline_figure_shows_the_notes_cnn_real_shapes(models):
+    model = models["notes_cnn"]
+    fig = draw_pipeline(model, title="The notes' CNN: the output shape of every layer")
+    try:
+        real = [str(model.inputs[0].shape)] + [str(layer.output.shape) for layer in model.layers]
+        assert drawn_shapes(fig) == real  # read from Keras, not typed in
+        assert drawn_shapes(fig) == ["(None, 784)"] + [str(shape) for shape, _ in NOTES["notes_cnn"]]
+        texts = [text.get_text() for text in fig.axes[0].texts]
+        for name, what in [
+            ("conv_filter", "conv 5x5x16, same, relu"),
+            ("max_pooling", "max pool 2x2"),
+            ("hidden", "dense 1024, relu"),
+            ("softmax", "dense 10, softmax"),
+        ]:
+            assert texts.index(what) == texts.index(name) + 1
+        assert fig.axes[0].get_title() == "The notes' CNN: the output shape of every layer"
+        fig.savefig(io.StringIO(), format="svg")
+    finally:
+        plt.close(fig)
+    assert not plt.fignum_exists(fig.number)
+
+
+@pytest.mark.parametrize("name", ["chollet_convnet", "sigmoid_mlp", "two_conv_cnn"])
+def test_the_pipeline_figure_follows_any_model(models, name):
+    fig = draw_pipeline(models[name])
+    try:
+        assert drawn_shapes(fig) == ["(None, 784)"] + [str(shape) for shape, _ in NOTES[name]]
+        assert fig.axes[0].get_title() == f"{name}: shape after each layer"
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("not_a_model", [keras.Sequential([layers.Dense(3)]), "notes_cnn"])
+def test_the_pipeline_figure_needs_a_built_sequential_model(not_a_model):
+    with pytest.raises(ValueError, match="expected a built keras.Sequential model"):
+        draw_pipeline(not_a_model)

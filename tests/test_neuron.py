@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import layers
+from matplotlib.patches import FancyArrowPatch
 
 from snippets import neuron as nn
 
@@ -244,3 +250,52 @@ def test_bad_sizes_and_penalties_get_a_clear_error():
         nn.train_l2(X_OK, T_OK, W0, 0.0, 0.1, 1, -1.0)
     with pytest.raises(ValueError, match="X must be 2-D"):
         nn.predict_proba(X_OK[:, 0], W0, 0.0)
+
+
+# ---------------------------------------------------------------- the figures
+
+
+def test_the_neuron_figure_labels_every_input_weight_and_stage():
+    fig = nn.draw_neuron()
+    try:
+        (ax,) = fig.axes
+        texts = [text.get_text() for text in ax.texts]
+        for i in ("1", "2", "n"):
+            assert f"$x_{i}$" in texts and f"$w_{i}$" in texts
+        for part in ("$b$", r"$\Sigma$", r"$\sigma$", "$f$", "$p$", r"$p = \sigma(f)$"):
+            assert part in texts
+        assert ax.get_title() == "One neuron: weighted sum, bias, activation"
+        arrows = [patch for patch in ax.patches if isinstance(patch, FancyArrowPatch)]
+        assert len(arrows) == 3 + 1 + 2  # three inputs, the bias, sum to activation, activation to output
+        fig.savefig(io.StringIO(), format="svg")  # it draws
+    finally:
+        plt.close(fig)
+    assert not plt.fignum_exists(fig.number)
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden", [(2, 2), (3, 4), (1, 1)])
+def test_the_network_figure_labels_every_parameter_keras_counts(n_inputs, n_hidden):
+    fig = nn.draw_network(n_inputs, n_hidden)
+    try:
+        (ax,) = fig.axes
+        labels = [
+            text.get_text() for text in ax.texts if re.fullmatch(r"\$(w_\{?\d+\}?|\+\\,b(_\d)?)\$", text.get_text())
+        ]
+        model = keras.Sequential([keras.Input((n_inputs,)), layers.Dense(n_hidden), layers.Dense(1)])
+        assert len(labels) == len(set(labels)) == model.count_params()
+        assert f"{model.count_params()} parameters" in ax.get_title()
+        if (n_inputs, n_hidden) == (2, 2):  # the notes' names, as on the gradient descent page
+            names = ["w_{11}", "w_{12}", "w_{21}", "w_{22}", r"+\,b_1", "w_1", r"+\,b_2", "w_2", r"+\,b"]
+            assert labels == [f"${name}$" for name in names]
+            assert ax.get_title() == "A 2-2-1 network: 9 parameters"
+        fig.savefig(io.StringIO(), format="svg")
+    finally:
+        plt.close(fig)
+    assert not plt.fignum_exists(fig.number)
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden", [(0, 2), (2, 10), (2.0, 2), (True, 2)])
+def test_the_network_figure_rejects_sizes_it_cannot_label(n_inputs, n_hidden):
+    with pytest.raises(ValueError, match="must be a whole number from 1 to 9"):
+        nn.draw_network(n_inputs, n_hidden)
+    assert not plt.get_fignums()  # nothing left open

@@ -181,3 +181,21 @@ def test_a_window_larger_than_the_map_is_rejected_with_valid_padding(f):
     with pytest.raises(ValueError, match="a 5x5 window does not fit in a 4x4 map"):
         f(GOOD, size=5)
     assert f(GOOD, size=5, padding="same").shape == (1, 1, 1, 1)  # 'same' pads it to fit
+
+
+def test_max_pooling_figure_shows_the_4x4_image_and_max_pool2d_outputs():
+    import matplotlib.pyplot as plt
+
+    image = np.array([[3, 0, 2, 2], [1, 0, 3, 1], [3, 2, 2, 0], [1, 2, 2, 1]])
+    fig = pool.draw_max_pooling(image)
+    try:
+        texts = [text.get_text() for text in fig.axes[0].texts]
+        pooled = pool.max_pool2d(image[None, :, :, None])[0, :, :, 0]
+        for i, j in np.ndindex(*pooled.shape):  # per window: its four pixels, then its output cell
+            window = image[2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+            start = 5 * (2 * i + j)
+            assert texts[start : start + 4] == [f"{v:g}" for v in window.ravel()]
+            assert texts[start + 4] == f"{pooled[i, j]:g}" == f"{window.max():g}"
+        assert sorted(texts[:20]) == sorted([f"{v:g}" for v in image.ravel()] + [f"{v:g}" for v in pooled.ravel()])
+    finally:
+        plt.close(fig)

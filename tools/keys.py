@@ -68,7 +68,10 @@ def settings() -> dict[str, str | None]:
     for unrelated in UNRELATED_SETTINGS:
         chosen.pop(unrelated, None)
     if "CNN_TUTORIAL_MNIST_DIR" in chosen:  # verified official files: only whether they are used matters
-        chosen["CNN_TUTORIAL_MNIST_DIR"] = "set" if chosen["CNN_TUTORIAL_DATA"] == "full" else None
+        if chosen["CNN_TUTORIAL_DATA"] == "full":
+            chosen["CNN_TUTORIAL_MNIST_DIR"] = "set"
+        else:
+            del chosen["CNN_TUTORIAL_MNIST_DIR"]  # the sample is used: the same outputs as without it
     return chosen
 
 

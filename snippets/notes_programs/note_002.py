@@ -1,4 +1,4 @@
-"""Note 002's CNN (the Keras 1 example mnist_cnn.py it describes), rewritten for Keras 3.
+"""A stand-in for note 002's CNN (Keras 1's example mnist_cnn.py), rewritten for Keras 3.
 
 Run it: ``python -m snippets.notes_programs.note_002 [--epochs 12]``.
 The old version, reconstructed from the note's fragments: old_002.txt beside this file.
