@@ -187,18 +187,17 @@ def best_keeper(path):
             self.history, self.seconds, self.best_epoch, self.best = {}, [], 0, -1.0
 
         def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, logs)  # self.seconds
-            for key, value in logs.items():
-                self.history.setdefault(key, []).append(float(value))
+            # Save first, record last: Ctrl-C in the middle (saving takes a while) leaves the
+            # record at the last whole epoch, and the kept model the best of those.
             if logs["val_accuracy"] > self.best:
-                self.best, self.best_epoch, self.weights = (
-                    float(logs["val_accuracy"]),
-                    epoch + 1,
-                    self.model.get_weights(),
-                )
+                weights = self.model.get_weights()
                 partial = path.with_name(f"{path.stem}.partial.keras")
                 self.model.save(partial)
                 partial.replace(path)
+                self.best, self.best_epoch, self.weights = float(logs["val_accuracy"]), epoch + 1, weights
+            for key, value in logs.items():
+                self.history.setdefault(key, []).append(float(value))
+            super().on_epoch_end(epoch, logs)  # self.seconds: the epoch is complete
 
     return KeepBest()
 
