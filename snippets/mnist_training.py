@@ -215,14 +215,19 @@ def reproduction_key(name, epochs=10, batch_size=128):
     return hashlib.sha256((json.dumps(settings) + code).encode()).hexdigest()[:16]
 
 
-def machine(tf):
-    """The processor, its cores and any GPU: what the seconds per epoch were measured on."""
+def cpu_name():
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
         names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
         cpu = names[0] if names else cpu
+    return cpu
+
+
+def machine(tf):
+    """The processor, its cores and any GPU: what the seconds per epoch were measured on."""
     gpus = tf.config.list_physical_devices("GPU")
-    return f"{cpu}, {os.cpu_count()} cores, " + (f"{len(gpus)} GPU(s)" if gpus else "no GPU")
+    return f"{cpu_name()}, {os.cpu_count()} cores, " + (f"{len(gpus)} GPU(s)" if gpus else "no GPU")
 
 
 def reproduce(seeds, mnist, *, epochs=10, batch_size=128, names=tuple(REPRODUCED), log=print):

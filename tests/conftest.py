@@ -72,6 +72,12 @@ def runtime_requirements() -> list[str]:
         return tomllib.load(file)["project"]["dependencies"] + ["ipykernel"]
 
 
+def purelib(python: Path) -> str:
+    """Where an environment's pure-Python packages are installed."""
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def fresh_python(folder: Path, *, on_top_of: Path | None = None) -> Path:
     """A new virtual environment in `folder`; returns its python. Without `on_top_of` it gets
     the run-time dependencies, at the versions of requirements.lock (pip's cache makes that
@@ -97,19 +103,7 @@ def fresh_python(folder: Path, *, on_top_of: Path | None = None) -> Path:
             timeout=1200,
         )
     else:
-        site = subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        below = subprocess.run(
-            [str(on_top_of), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        Path(site, "runtime-dependencies.pth").write_text(below + "\n", encoding="utf-8")
+        Path(purelib(python), "runtime-dependencies.pth").write_text(purelib(on_top_of) + "\n", encoding="utf-8")
     return python
 
 

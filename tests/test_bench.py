@@ -60,3 +60,11 @@ def test_newer_results_show_the_tool_edit_run_and_the_model_key():
     assert "follows the training code's imports (before: `k1`, after an edit: `k2`)" in text
     assert "- editing the tools that do not run pages re-executes no page: met" in text
     assert "- the MNIST chapter under 5 minutes: missed" in text
+
+
+def test_every_benchmark_names_its_machine_as_the_training_page_does():
+    """bench.machine_info() takes the CPU's name from snippets.mnist_training.cpu_name()."""
+    import bench
+    from snippets.mnist_training import cpu_name
+
+    assert bench.machine_info()["cpu"] == cpu_name() != ""
