@@ -41,17 +41,19 @@ $(STAMP):
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[site,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-serve: setup
+# The site needs onnxruntime-web (npm, from package-lock.json: the Draw a digit page runs its model
+# with it), so build, serve and build-full install the npm packages first.
+serve: setup $(BROWSER_STAMP)
 	$(BIN)/python -m mkdocs serve --strict --dev-addr localhost:8000
 
-build: setup
+build: setup $(BROWSER_STAMP)
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
 # The published edition: full MNIST (60,000 training images) into site-full/, with its own
 # output cache. It reads the four official files from CNN_TUTORIAL_MNIST_DIR, else from
 # ../shared/data/mnist where that exists, else downloads them with keras.datasets.mnist.
 MNIST_DIR ?= $(or $(CNN_TUTORIAL_MNIST_DIR),$(wildcard $(abspath ../shared/data/mnist)))
-build-full: setup
+build-full: setup $(BROWSER_STAMP)
 	CNN_TUTORIAL_DATA=full CNN_TUTORIAL_MNIST_DIR=$(MNIST_DIR) CNN_TUTORIAL_CACHE=.cache/exec-full \
 		$(BIN)/python -m mkdocs build --strict --site-dir site-full
 	$(BIN)/python -m tools.prose_numbers site-full
@@ -63,7 +65,8 @@ test: setup browser-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
-# Lighthouse scores of the home page, a concept page and the notebook page (a measurement, not a test).
+# Lighthouse scores of the home page, a concept page, the notebook page and the Draw a digit page
+# (a measurement, not a test).
 # Lighthouse (about 200 npm packages) is installed here only, from tools/lighthouse/package-lock.json
 # into tools/lighthouse/node_modules, again when that lock changes; the tests never need it.
 lighthouse: build browser-tools

@@ -15,23 +15,11 @@ VERTICAL_EDGE = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])  # the Sobel filt
 # --8<-- [end:notes-data]
 
 
-# --8<-- [start:numpy]
-def output_length(n, k, stride, padding):
-    """Output length along one axis of length n, and the zeros added (before, after).
-
-    'valid' adds none: out = floor((n - k) / stride) + 1.
-    'same' gives out = ceil(n / stride) and adds just enough zeros for that; when
-    the total is odd, TensorFlow puts the extra zero after (bottom or right).
-    """
-    if padding == "valid":
-        return (n - k) // stride + 1, 0, 0
-    out = -(-n // stride)  # ceil(n / stride)
-    total = max((out - 1) * stride + k - n, 0)
-    return out, total // 2, total - total // 2
-
-
-def check_conv_inputs(images, kernels, bias, stride, padding):
-    """The arrays as float64, or a ValueError that says what was expected."""
+# The argument checks come first: the next section, the one the page shows first, imports them from
+# this module (a module may import its own names once they are defined), so that pasted code runs.
+# --8<-- [start:checks]
+def check_conv2d_args(images, kernels, bias, stride, padding):
+    """conv2d's arguments as float64 arrays (bias zeros if None), or a ValueError that says what was expected."""
     images, kernels = np.asarray(images), np.asarray(kernels)
     for name, array in (("images", images), ("kernels", kernels)):
         if array.dtype.kind not in "biuf":
@@ -52,28 +40,49 @@ def check_conv_inputs(images, kernels, bias, stride, padding):
         raise ValueError(f"stride must be a positive integer, got {stride!r}")
     if padding not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    (h, w), (kh, kw) = images.shape[1:3], kernels.shape[:2]
+    if output_length(h, kh, stride, padding)[0] < 1 or output_length(w, kw, stride, padding)[0] < 1:
+        raise ValueError(f"a {kh}x{kw} kernel does not fit in a {h}x{w} image with padding {padding!r}")
     return images.astype(np.float64), kernels.astype(np.float64), bias
 
 
+# --8<-- [end:checks]
+
+
+# --8<-- [start:numpy]
+from snippets.convolution import check_conv2d_args  # the argument checks, shown at the end of the page
+
+
+def output_length(n, k, stride, padding):
+    """Output length along one axis of length n, and the zeros added (before, after).
+
+    'valid' adds none: out = floor((n - k) / stride) + 1.
+    'same' gives out = ceil(n / stride) and adds just enough zeros for that; when
+    the total is odd, TensorFlow puts the extra zero after (bottom or right).
+    """
+    if padding == "valid":
+        return (n - k) // stride + 1, 0, 0
+    out = -(-n // stride)  # ceil(n / stride)
+    total = max((out - 1) * stride + k - n, 0)
+    return out, total // 2, total - total // 2
+
+
 def conv2d(images, kernels, bias=None, stride=1, padding="valid"):
-    """What keras.layers.Conv2D computes (before its activation), one window at a time.
+    """What keras.layers.Conv2D computes (before its activation): slide, multiply, sum.
 
     images (n, h, w, c_in), kernels (kh, kw, c_in, c_out), bias (c_out,) or None.
-    Returns (n, out_h, out_w, c_out), float64: every output is the sum over the
-    window and all input channels of pixel * weight, plus the filter's bias.
+    Returns (n, out_h, out_w, c_out), float64.
     """
-    x, w, b = check_conv_inputs(images, kernels, bias, stride, padding)
+    x, w, b = check_conv2d_args(images, kernels, bias, stride, padding)  # float64 arrays, or a clear error
     (n, h, width, _), (kh, kw, _, c_out) = x.shape, w.shape
     out_h, top, bottom = output_length(h, kh, stride, padding)
     out_w, left, right = output_length(width, kw, stride, padding)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"a {kh}x{kw} kernel does not fit in a {h}x{width} image with padding {padding!r}")
     x = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])  # zeros around the image
     out = np.empty((n, out_h, out_w, c_out))
-    for i in range(out_h):
-        for j in range(out_w):
+    for i in range(out_h):  # slide the window down ...
+        for j in range(out_w):  # ... and across
             window = x[:, i * stride : i * stride + kh, j * stride : j * stride + kw, :]  # (n, kh, kw, c_in)
-            out[:, i, j, :] = np.tensordot(window, w, axes=3)  # sum over kh, kw, c_in -> (n, c_out)
+            out[:, i, j, :] = np.tensordot(window, w, axes=3)  # multiply, sum over kh, kw, c_in: (n, c_out)
     return out + b
 
 
@@ -158,7 +167,7 @@ def influence(input_size, kernel_sizes, strides, unit):
 
     Perturb each pixel in turn (all at once: image p of a batch has 1 at pixel p, 0 elsewhere),
     run conv2d layer by layer with all-ones kernels (positive, so nothing cancels), and see
-    which images change the unit. A pooling window enters as a kernel of the same size and stride.
+    which images change the unit.
     """
     n = input_size * input_size
     x = np.eye(n).reshape(n, input_size, input_size, 1)
@@ -344,12 +353,12 @@ if __name__ == "__main__":
     # --8<-- [start:receptive-field-use]
     stacks = {  # title: (kernel sizes, strides, layer names)
         "two 3x3 convolutions": ([3, 3], [1, 1], ["3x3 conv", "3x3 conv"]),
-        "3x3 convolution, 2x2 pooling (stride 2), 3x3 convolution": (
+        "3x3 convolution, 2x2 convolution with stride 2, 3x3 convolution": (
             [3, 2, 3],
             [1, 2, 1],
-            ["3x3 conv", "2x2 pool", "3x3 conv"],
+            ["3x3 conv", "2x2 conv, stride 2", "3x3 conv"],
         ),
-        "the notes' CNN: 5x5 convolution, 2x2 pooling": ([5, 2], [1, 2], ["5x5 conv", "2x2 pool"]),
+        "three 3x3 convolutions, the middle one with stride 2": ([3, 3, 3], [1, 2, 1], ["3x3 conv"] * 3),
     }
     print("stack                                                     formula  perturbing pixels")
     for title, (kernel_sizes, strides, _) in stacks.items():
@@ -363,8 +372,6 @@ if __name__ == "__main__":
     # --8<-- [end:receptive-field-use]
 
     # --8<-- [start:why]
-    from snippets.pooling import max_pool2d
-
     def moved_right(images, pixels):  # blank columns come in on the left
         return np.pad(images, [(0, 0), (0, 0), (pixels, 0), (0, 0)])[:, :, : images.shape[2]]
 
@@ -380,14 +387,9 @@ if __name__ == "__main__":
 
     relu = np.maximum(feature_map, 0)  # what the next layer sees, as in a CNN
     relu_moved = np.maximum(conv2d(moved_right(x, 1), edge, padding="same"), 0)
-    unchanged = {}  # the share of cells with a response that keep their value after a 1-pixel shift
-    for name, before, after in [
-        ("feature map 28x28", relu, relu_moved),
-        ("after 2x2 max pooling 14x14", max_pool2d(relu), max_pool2d(relu_moved)),
-    ]:
-        active = (before > 0) | (after > 0)
-        unchanged[name] = np.mean(before[active] == after[active])
-        print(f"moved 1 px, {name}: {unchanged[name]:.0%} of the active cells unchanged")
+    active = (relu > 0) | (relu_moved > 0)  # the cells with a response, before or after
+    unchanged = np.mean(relu[active] == relu_moved[active])  # the share that keeps its value in the same cell
+    print(f"moved 1 px: {unchanged:.0%} of the active cells of the 28x28 map keep their value")
 
     fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
     limit = np.abs(feature_map).max()
@@ -406,19 +408,6 @@ if __name__ == "__main__":
     plt.show()
     # --8<-- [end:why]
 
-    # --8<-- [start:errors]
-    for bad_call in [
-        lambda: conv2d(np.zeros((28, 28)), kernels),
-        lambda: conv2d(np.zeros((1, 28, 28, 3)), kernels),
-        lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, stride=0),
-        lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, padding="full"),
-    ]:
-        try:
-            bad_call()
-        except ValueError as error:
-            print("ValueError:", error)
-    # --8<-- [end:errors]
-
     # --8<-- [start:pitfall]
     print("TensorFlow 'same', n=6, k=3, stride 2 -> (out, before, after):", output_length(6, 3, 2, "same"))
     print("TensorFlow 'same', n=28, k=5, stride 2 -> (out, before, after):", output_length(28, 5, 2, "same"))
@@ -432,6 +421,20 @@ if __name__ == "__main__":
     print("ours 'same':\n", ours.astype(int))
     print("one zero on every side (PyTorch's padding=1):\n", symmetric.astype(int))
     # --8<-- [end:pitfall]
+
+    # --8<-- [start:errors]
+    for bad_call in [
+        lambda: conv2d(np.zeros((28, 28)), kernels),
+        lambda: conv2d(np.zeros((1, 28, 28, 3)), kernels),
+        lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, stride=0),
+        lambda: conv2d(np.zeros((1, 28, 28, 1)), kernels, padding="full"),
+        lambda: conv2d(np.zeros((1, 2, 2, 1)), kernels),
+    ]:
+        try:
+            bad_call()
+        except ValueError as error:
+            print("ValueError:", error)
+    # --8<-- [end:errors]
 
     # --8<-- [start:solution]
     shape, params = conv2d_shape_and_params((28, 28, 16), 32, (3, 3), padding="valid")

@@ -7,7 +7,9 @@ Dropout works element-wise on activations of any shape, e.g. (batch, units) afte
 Dense layer or (batch, height, width, channels) after a convolution.
 """
 
-# --8<-- [start:numpy]
+# The argument checks come first: the next section, the one the page shows first, imports them from
+# this module (a module may import its own names once they are defined), so that pasted code runs.
+# --8<-- [start:checks]
 import numpy as np
 
 from snippets.activations import as_real_array  # as on the activations page: float64, or a clear ValueError
@@ -20,11 +22,23 @@ def check_rate(rate):
     return float(rate)
 
 
-def keep_mask(shape, rate, rng):
-    """True where a unit survives: each one independently, with probability 1 - rate."""
-    if not isinstance(rng, np.random.Generator):
+def check_dropout_args(x, rate, training, rng):
+    """x as float64 and the rate as a float, or a ValueError that says what was expected."""
+    x, rate = as_real_array(x), check_rate(rate)
+    if training not in (True, False):
+        raise ValueError(f"training must be True or False, got {training!r}")
+    if training and not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a np.random.Generator, e.g. np.random.default_rng(0), got {rng!r}")
-    return rng.random(shape) >= rate  # uniform in [0, 1), so P(u >= rate) = 1 - rate
+    return x, rate
+
+
+# --8<-- [end:checks]
+
+
+# --8<-- [start:numpy]
+import numpy as np
+
+from snippets.dropout import check_dropout_args  # the argument checks, shown at the end of the page
 
 
 def dropout(x, rate, training=False, rng=None):
@@ -35,12 +49,11 @@ def dropout(x, rate, training=False, rng=None):
     Inference (training=False, the default, as in Keras): x unchanged.
     x: any shape; rng: np.random.Generator, needed in training only. Returns float64, x's shape.
     """
-    x, rate = as_real_array(x), check_rate(rate)
-    if training not in (True, False):
-        raise ValueError(f"training must be True or False, got {training!r}")
+    x, rate = check_dropout_args(x, rate, training, rng)  # float64, or a clear error
     if not training:
         return x
-    return np.where(keep_mask(x.shape, rate, rng), x / (1 - rate), 0.0)
+    keep = rng.random(x.shape) >= rate  # uniform in [0, 1), so each unit survives with probability 1 - rate
+    return np.where(keep, x / (1 - rate), 0.0)
 
 
 # --8<-- [end:numpy]
@@ -106,12 +119,11 @@ def old_dropout(x, rate, training=False, rng=None):
     Training: zero each unit with probability `rate` and leave the survivors as they are.
     Inference: multiply every unit by 1 - rate, the fraction that was on during training.
     """
-    x, rate = as_real_array(x), check_rate(rate)
-    if training not in (True, False):
-        raise ValueError(f"training must be True or False, got {training!r}")
+    x, rate = check_dropout_args(x, rate, training, rng)
     if not training:
         return x * (1 - rate)
-    return np.where(keep_mask(x.shape, rate, rng), x, 0.0)
+    keep = rng.random(x.shape) >= rate
+    return np.where(keep, x, 0.0)
 
 
 # --8<-- [end:exercise]
@@ -214,6 +226,19 @@ if __name__ == "__main__":
     y = keras.ops.convert_to_numpy(keras.layers.Dropout(0.5, seed=0)(ones))
     print("Dropout(0.5) called without training=True changes nothing:", np.array_equal(y, ones))
     # --8<-- [end:pitfall]
+
+    # --8<-- [start:errors]
+    for bad_call in (
+        lambda: dropout(h, 1.0, training=True, rng=rng),  # a rate of 1 would drop every unit
+        lambda: dropout(h, "0.5"),  # a string, not a number
+        lambda: dropout(h, 0.5, training="yes"),
+        lambda: dropout(h, 0.5, training=True),  # training needs a random generator
+    ):
+        try:
+            bad_call()
+        except ValueError as error:
+            print("ValueError:", error)
+    # --8<-- [end:errors]
 
     # --8<-- [start:solution]
     h = np.array([0.5, 1.0, 2.0, 3.0])

@@ -1,12 +1,11 @@
-"""Loss, gradient descent, mini-batch SGD and backpropagation, from scratch, beside Keras.
+"""Loss, gradient descent and mini-batch SGD, from scratch, beside Keras.
 
 Page: docs/gradient_descent.md. Tests: tests/test_gradient_descent.py.
 Run the page as a script: ``python -m snippets.gradient_descent``.
 
 Data are float64 arrays: inputs X of shape (N, D), N examples of D numbers, and
 labels y of shape (N,), 1 for "infected" and 0 for "not infected" as in the
-study notes. Parameters are dicts of named arrays, shaped like the kernels and
-biases of keras.layers.Dense so that they can be copied into a Keras model.
+study notes. The neuron's parameters are a dict of named arrays, {"w": (D,), "b": ()}.
 Losses are means over the examples, in nats, as Keras reports them.
 """
 
@@ -241,131 +240,18 @@ def minibatch_sgd(gradients, params, X, y, learning_rate, epochs, batch_size, sh
 # --8<-- [end:sgd]
 
 
-# --8<-- [start:network]
-def check_network(params, n_inputs):
-    """W1 (D, H), b1 (H,), W2 (H, 1), b2 (1,) as float64: the weights of Dense(H) then Dense(1)."""
-    W1 = params.get("W1") if isinstance(params, dict) else None
-    if np.ndim(W1) != 2:
-        raise ValueError(
-            f"params['W1'] must have shape (inputs, hidden units) = ({n_inputs}, H), "
-            f"got {'nothing' if W1 is None else np.shape(W1)}"
-        )
-    hidden = np.shape(W1)[1]
-    return check_params(params, {"W1": (n_inputs, hidden), "b1": (hidden,), "W2": (hidden, 1), "b2": (1,)})
-
-
-def init_network(n_inputs=2, n_hidden=2, seed=0):
-    """Random weights and zero biases: for 2 inputs and 2 hidden units, the notes' 9 parameters.
-
-    The weights must be random: hidden units that start equal get equal gradients and stay twins.
-    """
-    rng = np.random.default_rng(seed)
-    return {
-        "W1": rng.normal(size=(n_inputs, n_hidden)),
-        "b1": np.zeros(n_hidden),
-        "W2": rng.normal(size=(n_hidden, 1)),
-        "b2": np.zeros(1),
-    }
-
-
-def forward(params, X):
-    """The forward pass of inputs X (N, D): returns u (N, H), z (N, H), v (N,), P (N,)."""
-    X = check_inputs(X)
-    W1, b1, W2, b2 = check_network(params, X.shape[1]).values()
-    u = X @ W1 + b1  # u_j = w_1j x_1 + w_2j x_2 + b_j, one column per hidden unit
-    z = np.tanh(u)  # z_j = tanh(u_j), the hidden units' outputs
-    v = (z @ W2 + b2)[:, 0]  # v = w_1 z_1 + w_2 z_2 + b, the output's logit
-    return u, z, v, sigmoid(v)  # P = sigmoid(v), the probability of "infected"
-
-
-def network_loss(params, X, y):
-    """E / N, the mean binary cross-entropy of the network's P against the labels y."""
-    X, y = check_data(X, y)
-    return binary_cross_entropy(y, forward(params, X)[2])
-
-
-def make_wedge(n, seed=0):
-    """n points, X (n, 2), uniform in [-2, 2]^2, and y (n,): 1 above both diagonals, else 0.
-
-    The lines x2 = x1 and x2 = -x1 split the plane into 4 regions, as in the
-    notes' picture; one region is positive. A single neuron (one line) cannot
-    separate it; two hidden units, one line each, can.
-    """
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-2, 2, size=(check_count(n, "n"), 2))
-    return X, ((X[:, 1] > X[:, 0]) & (X[:, 1] > -X[:, 0])).astype(np.float64)
-
-
-# --8<-- [end:network]
-
-
-# --8<-- [start:backprop]
-def network_gradients(params, X, y):
-    """dE/d(every parameter) by backpropagation: the chain rule, from the loss back to W1.
-
-    One forward pass keeps u, z and P; one backward pass reuses them. The cost is
-    about that of two forward passes, however many parameters there are.
-    """
-    X, y = check_data(X, y)
-    W1, b1, W2, b2 = check_network(params, X.shape[1]).values()
-    _, z, _, p = forward(params, X)
-    dv = (p - y) / len(y)  # (N,)   dE/dv: sigmoid and cross-entropy cancel to P - y
-    dW2 = z.T @ dv[:, None]  # (H, 1) dE/dw_j = dE/dv * z_j, summed over the examples
-    db2 = dv.sum(keepdims=True)  # (1,) dE/db = dE/dv * 1
-    dz = dv[:, None] * W2[:, 0]  # (N, H) dE/dz_j = dE/dv * w_j
-    du = dz * (1 - z**2)  # (N, H) dE/du_j = dE/dz_j * tanh'(u_j), and tanh' = 1 - tanh^2
-    dW1 = X.T @ du  # (D, H) dE/dw_ij = dE/du_j * x_i
-    db1 = du.sum(axis=0)  # (H,)   dE/db_j = dE/du_j * 1
-    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-
-
-# --8<-- [end:backprop]
-
-
-# --8<-- [start:numerical]
-def numerical_gradient(loss, params, h=1e-6):
-    """Central differences (loss(theta + h) - loss(theta - h)) / 2h for every parameter, one at a time.
-
-    Two loss evaluations per parameter, each a full forward pass: a fine check
-    for 9 parameters, hopeless as a way to train millions.
-    """
-    if not 0 < h < np.inf:
-        raise ValueError(f"the step h must be a number > 0, got {h!r}")
-    params = {name: as_real_array(value) for name, value in params.items()}
-    grads = {}
-    for name, value in params.items():
-        grads[name] = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            up, down = value.copy(), value.copy()
-            up[index] += h
-            down[index] -= h
-            grads[name][index] = (loss({**params, name: up}) - loss({**params, name: down})) / (2 * h)
-    return grads
-
-
-def relative_difference(grads, reference):
-    """|grads - reference| / |reference|, with all parameters flattened into one vector."""
-    if set(grads) != set(reference):
-        raise ValueError(f"expected the same parameter names, got {sorted(grads)} and {sorted(reference)}")
-    a = np.concatenate([np.ravel(grads[name]) for name in sorted(reference)])
-    b = np.concatenate([np.ravel(reference[name]) for name in sorted(reference)])
-    return np.linalg.norm(a - b) / np.linalg.norm(b)
-
-
-# --8<-- [end:numerical]
-
-
 # --8<-- [start:exercise]
-def relu_network_gradients(params, X, y):
-    """network_gradients with ReLU hidden units: z_j = max(0, u_j), so dz_j/du_j is 1 where u_j > 0, else 0."""
-    X, y = check_data(X, y)
-    W1, b1, W2, b2 = check_network(params, X.shape[1]).values()
-    u = X @ W1 + b1
-    z = np.maximum(0, u)
-    p = sigmoid((z @ W2 + b2)[:, 0])
-    dv = (p - y) / len(y)
-    du = dv[:, None] * W2[:, 0] * (u > 0)  # the only change: ReLU's derivative instead of 1 - z^2
-    return {"W1": X.T @ du, "b1": du.sum(axis=0), "W2": z.T @ dv[:, None], "b2": dv.sum(keepdims=True)}
+def sgd_with_decay(gradients, params, X, y, learning_rate, epochs, batch_size, decay, seed=0):
+    """minibatch_sgd whose rate falls as learning_rate / (1 + decay * epoch); the parameters after each epoch."""
+    if not 0 <= decay < np.inf:
+        raise ValueError(f"decay must be a number >= 0, got {decay!r}")
+    rng = np.random.default_rng(seed)
+    history = [params]
+    for epoch in range(check_count(epochs, "epochs")):
+        rate = learning_rate / (1 + decay * epoch)  # epoch 0 at the full rate, then smaller and smaller
+        params = minibatch_sgd(gradients, params, X, y, rate, 1, batch_size, seed=rng.integers(2**32))[-1]
+        history.append(params)
+    return history
 
 
 # --8<-- [end:exercise]
@@ -392,19 +278,12 @@ if __name__ == "__main__":
     print(f"data: {len(y)} people, {int(y.sum())} infected, test values from {X.min():.1f} to {X.max():.1f}")
     # --8<-- [end:people]
 
-    # --8<-- [start:likelihood]
-    for name, params in [
-        ("w = 0, b = 0", {"w": np.zeros(2), "b": 0.0}),
-        ("line x1 + x2 = 10", {"w": np.ones(2), "b": -10.0}),
-    ]:
-        p = sigmoid(X @ params["w"] + params["b"])  # P(infected) for each person
-        p_true = np.where(y == 1, p, 1 - p)  # the probability given to what really happened
-        E = -np.sum(np.log(p_true))
-        print(
-            f"{name:17}: P = product = {np.prod(p_true):.3g}, E = -sum(log) = {E:8.2f}, "
-            f"E / N = {neuron_loss(params, X, y):.4f}"
-        )
-    # --8<-- [end:likelihood]
+    # --8<-- [start:loss-values]
+    start_loss = neuron_loss({"w": np.zeros(2), "b": 0.0}, X, y)  # p = 0.5 for everybody: a coin toss
+    line_loss = neuron_loss({"w": np.ones(2), "b": -10.0}, X, y)  # the line x1 + x2 = 10
+    print(f"w = 0, b = 0     : E / N = {start_loss:.4f}, and log 2 = {np.log(2):.4f}")
+    print(f"line x1 + x2 = 10: E / N = {line_loss:.4f}; the sum E is {len(y)} times that, {line_loss * len(y):.2f}")
+    # --8<-- [end:loss-values]
 
     # --8<-- [start:loss-keras]
     params = {"w": np.ones(2), "b": -10.0}
@@ -546,98 +425,15 @@ if __name__ == "__main__":
     print("without noise: (x, y) =", plain.round(3), "  with noise 0.1: (x, y) =", noisy.round(3))
     # --8<-- [end:saddle]
 
-    # --8<-- [start:forward-demo]
-    params = init_network(n_inputs=2, n_hidden=2, seed=0)
-    for name, value in params.items():
-        print(f"{name}: shape {value.shape}, values {value.ravel().round(3)}")
-    print("parameters:", sum(value.size for value in params.values()))
-    X, y = make_wedge(200)
-    u, z, v, p = forward(params, X[:3])
-    print("first 3 points:", X[:3].round(2).tolist(), "labels", y[:3])
-    print("u =", u.round(3).tolist())
-    print("z =", z.round(3).tolist())
-    print("v =", v.round(3), " P =", p.round(3))
-    initial_loss = network_loss(params, X, y)
-    print(f"loss on all {len(y)} points: {initial_loss:.4f}")
-    # --8<-- [end:forward-demo]
-
-    # --8<-- [start:grads]
-    grads = network_gradients(params, X, y)  # backpropagation's gradient, the one both checks test
-    # --8<-- [end:grads]
-
-    # --8<-- [start:check-numerical]
-    numerical = numerical_gradient(lambda q: network_loss(q, X, y), params, h=1e-6)
-    for name in params:
-        print(f"{name}: backprop {grads[name].ravel().round(6)}\n    numerical {numerical[name].ravel().round(6)}")
-    vs_numerical = relative_difference(grads, numerical)
-    print(f"relative difference, backprop vs central differences: {vs_numerical:.1e}")
-    # --8<-- [end:check-numerical]
-
-    # --8<-- [start:check-keras]
-    model = keras.Sequential(
-        [keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)]
-    )  # the logit v; the sigmoid is inside the loss
-    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
-    print("Keras parameters:", model.count_params())
-    with tf.GradientTape() as tape:
-        loss = bce(y, model(X)[:, 0])
-    tape_grads = dict(zip(params, (g.numpy() for g in tape.gradient(loss, model.trainable_weights))))
-    print(f"loss: Keras {float(loss):.10f}, ours {network_loss(params, X, y):.10f}")
-    vs_tape = relative_difference(grads, tape_grads)
-    print(f"relative difference, backprop vs GradientTape: {vs_tape:.1e}")
-    # --8<-- [end:check-keras]
-
-    # --8<-- [start:step-size]
-    check_error = {}  # per step h
-    print("   h       relative difference to backprop")
-    for h in (1e-1, 1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12):
-        numerical = numerical_gradient(lambda q: network_loss(q, X, y), params, h=h)
-        check_error[h] = relative_difference(numerical, grads)
-        print(f"{h:7.0e}   {check_error[h]:.0e}")
-    # --8<-- [end:step-size]
-
-    # --8<-- [start:train-numpy]
-    history = minibatch_sgd(
-        network_gradients, params, X, y, learning_rate=0.5, epochs=100, batch_size=20, shuffle=False
-    )
-    losses = [network_loss(weights, X, y) for weights in history]  # after every epoch
-    accuracies = [np.mean((forward(weights, X)[2] > 0) == (y == 1)) for weights in history]
-    for epoch in (0, 1, 10, 100):
-        print(f"epoch {epoch:3}: loss {losses[epoch]:.4f}, accuracy {accuracies[epoch]:.1%}")
-    trained = history[-1]
-    print("W1 =", trained["W1"].round(2).tolist(), " b1 =", trained["b1"].round(2))
-    # --8<-- [end:train-numpy]
-
-    # --8<-- [start:train-keras]
-    model = keras.Sequential(
-        [keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)]
-    )  # the logit v; the sigmoid is inside the loss bce
-    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])  # our 9 starting weights
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=bce)
-    model.fit(X, y, batch_size=20, epochs=100, shuffle=False, verbose=0)
-    keras_trained = dict(zip(params, model.get_weights()))
-    ours = minibatch_sgd(network_gradients, params, X, y, learning_rate=0.5, epochs=100, batch_size=20, shuffle=False)[
-        -1
-    ]  # the NumPy tab's training, for comparison
-    print(
-        f"Keras after 100 epochs: loss {float(bce(y, model(X)[:, 0])):.4f}; "
-        f"relative difference of the 9 weights to ours: {relative_difference(keras_trained, ours):.1e}"
-    )
-    # --8<-- [end:train-keras]
-
     # --8<-- [start:solution]
-    relu_model = keras.Sequential(
-        [keras.Input(shape=(2,)), keras.layers.Dense(2, activation="relu"), keras.layers.Dense(1)]
-    )
-    for seed in range(3):
-        relu_params = init_network(seed=seed)
-        relu_model.set_weights([relu_params[name] for name in ("W1", "b1", "W2", "b2")])
-        with tf.GradientTape() as tape:
-            loss = bce(y, relu_model(X)[:, 0])
-        tape_grads = dict(zip(relu_params, (g.numpy() for g in tape.gradient(loss, relu_model.trainable_weights))))
-        ours = relu_network_gradients(relu_params, X, y)
+    decay_spread = {}  # per decay: the standard deviation of the loss over the last 20 epochs
+    print("decay   loss after 20, 100 epochs   mean and spread of the loss over the last 20 epochs")
+    for decay in (0.0, 0.1):
+        history = sgd_with_decay(neuron_gradients, start, X, y, 0.3, epochs=100, batch_size=32, decay=decay)
+        losses = [neuron_loss(params, X, y) for params in history]
+        decay_spread[decay] = np.std(losses[81:])
         print(
-            f"seed {seed}: relative difference, ReLU backprop vs GradientTape: "
-            f"{relative_difference(ours, tape_grads):.1e}"
+            f"{decay:5}   {losses[20]:.4f}  {losses[100]:.4f}        "
+            f"{np.mean(losses[81:]):.4f}  {decay_spread[decay]:.1e}"
         )
     # --8<-- [end:solution]

@@ -1,4 +1,4 @@
-"""Hidden layers: tanh units that each draw a line, and layers that combine them, beside Keras.
+"""Hidden layers: tanh units that each draw a line, layers that combine them, and backpropagation, beside Keras.
 
 Page: docs/hidden_layers.md. Tests: tests/test_hidden_layers.py.
 Run the page as a script: ``python -m snippets.hidden_layers``.
@@ -92,6 +92,152 @@ def count_parameters(sizes):
 # --8<-- [end:numpy]
 
 
+# --8<-- [start:backprop]
+from snippets.gradient_descent import binary_cross_entropy, check_rate
+
+
+def init_weights(sizes, seed=0):
+    """Random kernels, zero biases, as Keras starts: uniform in +-sqrt(6 / (n_in + n_out)) (Glorot)."""
+    count_parameters(sizes)
+    rng = np.random.default_rng(seed)
+    weights = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6 / (n_in + n_out))
+        weights += [rng.uniform(-limit, limit, size=(n_in, n_out)), np.zeros(n_out)]
+    return weights
+
+
+def check_labels(y, n):
+    """y as float64 of shape (n,), every label 0 or 1."""
+    y = as_real_array(y)
+    if y.shape != (n,) or not np.all((y == 0) | (y == 1)):
+        raise ValueError(f"y must hold one label, 0 or 1, per point: shape ({n},), got shape {y.shape}")
+    return y
+
+
+def check_binary_network(X, y, weights):
+    """X, y and weights checked together: the layers chain, one label per point, one output unit (P of class 1)."""
+    X, weights = check_network(X, weights)
+    if weights[-1].shape != (1,):
+        raise ValueError(f"gradients needs one output unit (P of class 1), got {weights[-1].shape[0]}")
+    return X, check_labels(y, len(X)), weights
+
+
+def network_loss(X, y, weights):
+    """E / N, the mean binary cross-entropy of P against y, computed from the output's logit v."""
+    X, y, weights = check_binary_network(X, y, weights)
+    a = layer_outputs(X, weights)[-2]  # what comes into the output neuron: z for one hidden layer
+    return binary_cross_entropy(y, (a @ weights[-2] + weights[-1])[:, 0])  # v = w_1 z_1 + w_2 z_2 + b
+
+
+def check_one_hidden_layer(X, y, weights):
+    """check_binary_network, and exactly one hidden layer: weights = [W1, b1, W2, b2]."""
+    X, y, weights = check_binary_network(X, y, weights)
+    if len(weights) != 4:
+        raise ValueError(
+            f"network_gradients is for one hidden layer, [W1, b1, W2, b2], got {len(weights) // 2} layers "
+            "(gradients takes any number)"
+        )
+    return X, y, weights
+
+
+def network_gradients(X, y, weights):
+    """dE/dW1, dE/db1, dE/dW2, dE/db2 for one tanh hidden layer, by backpropagation (the chain rule).
+
+    One forward pass keeps z and P; one backward pass reuses them, from the loss back to W1.
+    """
+    X, y, (W1, b1, W2, b2) = check_one_hidden_layer(X, y, weights)
+    _, z, P = layer_outputs(X, [W1, b1, W2, b2])
+    dv = (P - y[:, None]) / len(y)  # (N, 1) dE/dv: sigmoid and cross-entropy cancel to P - y
+    dW2 = z.T @ dv  # (H, 1) dE/dw_j = dE/dv * z_j, summed over the points
+    db2 = dv.sum(axis=0)  # (1,) dE/db = dE/dv * 1
+    dz = dv @ W2.T  # (N, H) dE/dz_j = dE/dv * w_j
+    du = dz * (1 - z**2)  # (N, H) dE/du_j = dE/dz_j * tanh'(u_j), and tanh' = 1 - tanh^2
+    dW1 = X.T @ du  # (d, H) dE/dw_ij = dE/du_j * x_i
+    db1 = du.sum(axis=0)  # (H,) dE/db_j = dE/du_j * 1
+    return [dW1, db1, dW2, db2]
+
+
+# --8<-- [end:backprop]
+
+
+# --8<-- [start:numerical]
+def numerical_gradient(loss, weights, h=1e-6):
+    """Central differences (loss(w + h) - loss(w - h)) / 2h for every number in weights, one at a time.
+
+    Two loss evaluations per parameter, each a full forward pass: a fine check
+    for 9 parameters, hopeless as a way to train millions.
+    """
+    if not 0 < h < np.inf:
+        raise ValueError(f"the step h must be a number > 0, got {h!r}")
+    weights = [as_real_array(w) for w in weights]
+    grads = []
+    for k, w in enumerate(weights):
+        grads.append(np.zeros_like(w))
+        for index in np.ndindex(w.shape):
+            up, down = w.copy(), w.copy()
+            up[index] += h
+            down[index] -= h
+            with_up, with_down = [*weights[:k], up, *weights[k + 1 :]], [*weights[:k], down, *weights[k + 1 :]]
+            grads[k][index] = (loss(with_up) - loss(with_down)) / (2 * h)
+    return grads
+
+
+def relative_difference(grads, reference):
+    """|grads - reference| / |reference|, with all the arrays flattened into one vector."""
+    if len(grads) != len(reference) or any(np.shape(a) != np.shape(b) for a, b in zip(grads, reference)):
+        raise ValueError(
+            f"expected arrays of the same shapes, got {[np.shape(a) for a in grads]} "
+            f"and {[np.shape(b) for b in reference]}"
+        )
+    a = np.concatenate([np.ravel(g) for g in grads])
+    b = np.concatenate([np.ravel(r) for r in reference])
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+# --8<-- [end:numerical]
+
+
+# --8<-- [start:sgd]
+def check_sgd_args(X, y, weights, learning_rate, epochs, batch_size):
+    """The network as network_gradients wants it, learning_rate > 0, epochs a whole number >= 0, and
+    batch_size one between 1 and the number of points."""
+    X, y, weights = check_one_hidden_layer(X, y, weights)
+    whole = all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in (epochs, batch_size))
+    if not whole or epochs < 0 or not 1 <= batch_size <= len(X):
+        raise ValueError(
+            f"epochs must be a whole number >= 0 and batch_size one between 1 and the number of points, "
+            f"{len(X)}, got {epochs!r} and {batch_size!r}"
+        )
+    return X, y, weights, check_rate(learning_rate), int(epochs), int(batch_size)
+
+
+def sgd(X, y, weights, learning_rate, epochs, batch_size):
+    """Mini-batch SGD with network_gradients, the batches in the data's order; the weights after every epoch.
+
+    What model.fit(X, y, batch_size, epochs, shuffle=False) does with keras.optimizers.SGD.
+    """
+    X, y, weights, learning_rate, epochs, batch_size = check_sgd_args(X, y, weights, learning_rate, epochs, batch_size)
+    history = [weights]
+    for _ in range(epochs):
+        weights = history[-1]
+        for start in range(0, len(X), batch_size):
+            batch = slice(start, start + batch_size)
+            grads = network_gradients(X[batch], y[batch], weights)
+            weights = [w - learning_rate * g for w, g in zip(weights, grads)]  # a step against the gradient
+        history.append(weights)
+    return history
+
+
+def accuracy(X, y, weights):
+    """The fraction of points on the right side of P = 0.5."""
+    p = forward(X, weights)[:, 0]
+    return np.mean((p > 0.5) == check_labels(y, len(p)))
+
+
+# --8<-- [end:sgd]
+
+
 # --8<-- [start:quadrant-data]
 def make_quadrants(n, seed=0, gap=0.1):
     """n points in the four quadrants, at least `gap` from both axes; label 1 in quadrants 1 and 3.
@@ -122,33 +268,11 @@ def keras_mlp(sizes):
 
 
 # --8<-- [start:train]
-def init_weights(sizes, seed=0):
-    """Random kernels, zero biases, as Keras starts: uniform in +-sqrt(6 / (n_in + n_out)) (Glorot)."""
-    count_parameters(sizes)
-    rng = np.random.default_rng(seed)
-    weights = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        limit = np.sqrt(6 / (n_in + n_out))
-        weights += [rng.uniform(-limit, limit, size=(n_in, n_out)), np.zeros(n_out)]
-    return weights
-
-
-def check_labels(y, n):
-    """y as float64 of shape (n,), every label 0 or 1."""
-    y = as_real_array(y)
-    if y.shape != (n,) or not np.all((y == 0) | (y == 1)):
-        raise ValueError(f"y must hold one label, 0 or 1, per point: shape ({n},), got shape {y.shape}")
-    return y
-
-
 def gradients(X, y, weights):
-    """d(mean binary cross-entropy)/d(every array in weights), by backpropagation; one output unit."""
-    X, weights = check_network(X, weights)
+    """network_gradients for any number of tanh hidden layers: the same backward steps, in a loop."""
+    X, y, weights = check_binary_network(X, y, weights)
     outputs = layer_outputs(X, weights)
-    y = check_labels(y, len(outputs[0]))
-    if outputs[-1].shape[1] != 1:
-        raise ValueError(f"gradients needs one output unit (P of class 1), got {outputs[-1].shape[1]}")
-    delta = (outputs[-1] - y[:, None]) / len(y)  # dE/dz at the output: sigmoid and cross-entropy give P - y
+    delta = (outputs[-1] - y[:, None]) / len(y)  # dE/dv at the output: sigmoid and cross-entropy give P - y
     grads = [None] * len(weights)
     for k in range(len(weights) - 2, -1, -2):  # from the last layer back to the first
         a = outputs[k // 2]  # what came into this layer
@@ -158,8 +282,8 @@ def gradients(X, y, weights):
     return grads
 
 
-def train(X, y, sizes, seed=0, steps=300, learning_rate=0.1):
-    """Full-batch Adam, the update of keras.optimizers.Adam: `steps` epochs of fit(batch_size=len(X))."""
+def check_training_args(steps, learning_rate):
+    """steps a whole number >= 1 and learning_rate a number > 0."""
     if (
         not isinstance(steps, (int, np.integer))
         or steps < 1
@@ -167,6 +291,11 @@ def train(X, y, sizes, seed=0, steps=300, learning_rate=0.1):
         or not learning_rate > 0
     ):
         raise ValueError(f"steps must be a positive integer and learning_rate > 0, got {steps!r}, {learning_rate!r}")
+
+
+def train(X, y, sizes, seed=0, steps=300, learning_rate=0.1):
+    """Full-batch Adam, the update of keras.optimizers.Adam: `steps` epochs of fit(batch_size=len(X))."""
+    check_training_args(steps, learning_rate)
     weights = init_weights(sizes, seed)
     m = [np.zeros_like(w) for w in weights]  # running mean of each gradient
     v = [np.zeros_like(w) for w in weights]  # running mean of its square
@@ -177,12 +306,6 @@ def train(X, y, sizes, seed=0, steps=300, learning_rate=0.1):
             v_w += 0.001 * (g**2 - v_w)
             w -= alpha * m_w / (np.sqrt(v_w) + 1e-7)  # a step of about learning_rate against the gradient
     return weights
-
-
-def accuracy(X, y, weights):
-    """The fraction of points on the right side of P = 0.5."""
-    p = forward(X, weights)[:, 0]
-    return np.mean((p > 0.5) == check_labels(y, len(p)))
 
 
 # --8<-- [end:train]
@@ -231,6 +354,21 @@ def parameters_per_layer(sizes):
 # --8<-- [end:exercise]
 
 
+# --8<-- [start:exercise-relu]
+def relu_network_gradients(X, y, weights):
+    """network_gradients with ReLU hidden units: z_j = max(0, u_j), so dz_j/du_j is 1 where u_j > 0, else 0."""
+    X, y, (W1, b1, W2, b2) = check_one_hidden_layer(X, y, weights)
+    u = X @ W1 + b1
+    z = np.maximum(0, u)
+    P = sigmoid(z @ W2 + b2)
+    dv = (P - y[:, None]) / len(y)
+    du = (dv @ W2.T) * (u > 0)  # the only change: ReLU's derivative instead of 1 - z^2
+    return [X.T @ du, du.sum(axis=0), z.T @ dv, dv.sum(axis=0)]
+
+
+# --8<-- [end:exercise-relu]
+
+
 if __name__ == "__main__":
     # --8<-- [start:wedge]
     X, y = make_wedge(200, seed=0)
@@ -277,6 +415,92 @@ if __name__ == "__main__":
     right.set(xlabel="z1 = tanh(line 1)", ylabel="z2 = tanh(line 2)")
     plt.show()
     # --8<-- [end:wedge-plot]
+
+    # --8<-- [start:backprop-start]
+    start = init_weights((2, 2, 1), seed=0)  # random weights, zero biases, as Keras starts
+    for name, value in zip(["W1", "b1", "W2", "b2"], start):
+        print(f"{name}: shape {value.shape}, values {value.ravel().round(3)}")
+    print("parameters:", sum(value.size for value in start))
+    initial_loss = network_loss(X, y, start)
+    print(f"loss E / N of the untrained network on the {len(y)} points: {initial_loss:.4f}")
+    # --8<-- [end:backprop-start]
+
+    # --8<-- [start:grads]
+    grads = network_gradients(X, y, start)  # backpropagation's gradient, the one both checks test
+    # --8<-- [end:grads]
+
+    # --8<-- [start:check-numerical]
+    numerical = numerical_gradient(lambda ws: network_loss(X, y, ws), start, h=1e-6)
+    for name, ours, theirs in zip(["W1", "b1", "W2", "b2"], grads, numerical):
+        print(f"{name}: backprop  {ours.ravel().round(6)}\n    numerical {theirs.ravel().round(6)}")
+    vs_numerical = relative_difference(grads, numerical)
+    print(f"relative difference, backprop vs central differences: {vs_numerical:.1e}")
+    # --8<-- [end:check-numerical]
+
+    # --8<-- [start:check-keras]
+    import tensorflow as tf
+
+    # float64 throughout, like our NumPy code: the input, both layers and the loss
+    logit_model = keras.Sequential(
+        [
+            keras.Input((2,), dtype="float64"),
+            keras.layers.Dense(2, activation="tanh", dtype="float64"),
+            keras.layers.Dense(1, dtype="float64"),  # the logit v; the sigmoid is inside the loss
+        ]
+    )
+    logit_model.set_weights(start)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")
+    with tf.GradientTape() as tape:
+        keras_loss = bce(y, logit_model(X)[:, 0])
+    tape_grads = [g.numpy() for g in tape.gradient(keras_loss, logit_model.trainable_weights)]
+    print(f"loss: Keras {float(keras_loss):.10f}, ours {network_loss(X, y, start):.10f}")
+    vs_tape = relative_difference(grads, tape_grads)
+    print(f"relative difference, backprop vs GradientTape: {vs_tape:.1e}")
+    # --8<-- [end:check-keras]
+
+    # --8<-- [start:step-size]
+    check_error = {}  # per step h
+    print("   h       relative difference to backprop")
+    for h in (1e-1, 1e-2, 1e-4, 1e-6, 1e-8, 1e-10, 1e-12):
+        numerical = numerical_gradient(lambda ws: network_loss(X, y, ws), start, h=h)
+        check_error[h] = relative_difference(numerical, grads)
+        print(f"{h:7.0e}   {check_error[h]:.0e}")
+    # --8<-- [end:step-size]
+
+    # --8<-- [start:train-numpy]
+    history = sgd(X, y, start, learning_rate=0.5, epochs=100, batch_size=20)
+    losses = [network_loss(X, y, weights) for weights in history]  # after every epoch
+    accuracies = [accuracy(X, y, weights) for weights in history]
+    for epoch in (0, 1, 10, 100):
+        print(f"epoch {epoch:3}: loss {losses[epoch]:.4f}, accuracy {accuracies[epoch]:.1%}")
+    W1, b1, W2, b2 = history[-1]
+    for j in range(2):  # unit j is 0 on its line w_1j x1 + w_2j x2 + b_j = 0, that is x2 = -(w_1j x1 + b_j) / w_2j
+        print(f"hidden unit {j + 1}: its line is x2 = {-W1[0, j] / W1[1, j]:+.2f} x1 {-b1[j] / W1[1, j]:+.2f}")
+    # --8<-- [end:train-numpy]
+
+    # --8<-- [start:train-keras]
+    import tensorflow as tf
+
+    logit_model = keras.Sequential(
+        [
+            keras.Input((2,), dtype="float64"),
+            keras.layers.Dense(2, activation="tanh", dtype="float64"),
+            keras.layers.Dense(1, dtype="float64"),  # the logit v; the sigmoid is inside the loss
+        ]
+    )
+    logit_model.set_weights(start)  # our 9 starting weights
+    bce = keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")
+    logit_model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=bce)
+    batches = tf.data.Dataset.from_tensor_slices((X, y)).batch(20)  # in the data's order, and kept in float64
+    logit_model.fit(batches, epochs=100, shuffle=False, verbose=0)
+    ours = sgd(X, y, start, learning_rate=0.5, epochs=100, batch_size=20)[
+        -1
+    ]  # the NumPy tab's training, for comparison
+    print(
+        f"Keras after 100 epochs: loss {float(bce(y, logit_model(X)[:, 0])):.4f}; "
+        f"relative difference of the 9 weights to ours: {relative_difference(logit_model.get_weights(), ours):.1e}"
+    )
+    # --8<-- [end:train-keras]
 
     # --8<-- [start:quadrants]
     X, y = make_quadrants(200, seed=0)
@@ -362,3 +586,28 @@ if __name__ == "__main__":
         f"{416 + count_parameters((3136, 1024, 10)):,} parameters"
     )
     # --8<-- [end:solution]
+
+    # --8<-- [start:solution-relu]
+    import tensorflow as tf
+
+    relu_model = keras.Sequential(
+        [
+            keras.Input((2,), dtype="float64"),
+            keras.layers.Dense(2, activation="relu", dtype="float64"),
+            keras.layers.Dense(1, dtype="float64"),
+        ]
+    )
+    bce = keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")
+    X, y = make_wedge(200, seed=0)
+    for seed in range(3):
+        relu_weights = init_weights((2, 2, 1), seed=seed)
+        relu_model.set_weights(relu_weights)
+        with tf.GradientTape() as tape:
+            loss = bce(y, relu_model(X)[:, 0])
+        tape_grads = [g.numpy() for g in tape.gradient(loss, relu_model.trainable_weights)]
+        ours = relu_network_gradients(X, y, relu_weights)
+        print(
+            f"seed {seed}: relative difference, ReLU backprop vs GradientTape: "
+            f"{relative_difference(ours, tape_grads):.1e}"
+        )
+    # --8<-- [end:solution-relu]

@@ -91,7 +91,6 @@ def train(name, mnist=None, *, epochs=10, batch_size=128, seed=0, verbose=0, cal
 # --8<-- [end:train]
 
 
-# --8<-- [start:trained]
 from filelock import FileLock
 
 import snippets
@@ -134,9 +133,6 @@ def trained(name, mnist=None, *, epochs=10, batch_size=128, seed=0, build=None):
         result.model.save(partial)
         partial.replace(stem.with_suffix(".keras"))
         return result
-
-
-# --8<-- [end:trained]
 
 
 # --8<-- [start:helpers]
@@ -320,6 +316,8 @@ if __name__ == "__main__":
     # --8<-- [end:compile]
 
     # --8<-- [start:fit]
+    from snippets.mnist_training import trained  # trains once, then loads the saved result
+
     result = trained("notes_cnn", epochs=10)
     print(result.data)
     history = result.history

@@ -36,8 +36,19 @@ def loss_gradient(point):
 # --8<-- [end:surface]
 
 
-# --8<-- [start:base]
+# --8<-- [start:checks]
 from snippets.activations import as_real_array
+
+# name: (low, high, low included): every hyper-parameter lies in [low, high) or (low, high)
+RANGES = {
+    "learning_rate": (0, np.inf, False),  # 0 would never move, a negative rate would climb uphill
+    "momentum": (0, 1, True),  # 1 would never forget
+    "rho": (0, 1, True),
+    "beta_1": (0, 1, True),
+    "beta_2": (0, 1, True),
+    "epsilon": (0, np.inf, True),  # a negative epsilon could put a negative number under the root
+    "initial_accumulator_value": (0, np.inf, True),
+}
 
 
 def as_finite_array(x, name):
@@ -57,27 +68,53 @@ def check_number(value, name, low, high=np.inf, low_included=True):
     return float(value)
 
 
-class Optimizer:
-    """What every optimizer shares: a learning rate, a step counter and per-parameter state."""
+def check_hyperparameters(**values):
+    """The hyper-parameters as a dict of floats, each checked against its range in RANGES."""
+    return {name: check_number(value, name, *RANGES[name]) for name, value in values.items()}
 
-    def __init__(self, learning_rate):
-        self.learning_rate = check_number(learning_rate, "learning_rate", 0, low_included=False)
+
+def check_step(params, grads, shape):
+    """params and grads as finite float64 arrays of one shape, which must be `shape` unless it is None."""
+    w, g = as_finite_array(params, "params"), as_finite_array(grads, "grads")
+    if g.shape != w.shape:  # NumPy would broadcast a (1,) gradient into a silently wrong update
+        raise ValueError(f"grads must have the shape of params {w.shape}, got {g.shape}")
+    if shape is not None and w.shape != shape:
+        raise ValueError(
+            f"this optimizer holds state for params of shape {shape}, got {w.shape}; "
+            f"use one optimizer per array of parameters"
+        )
+    return w, g
+
+
+def check_steps(steps):
+    """steps as a non-negative int, else a ValueError."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    return int(steps)
+
+
+# --8<-- [end:checks]
+
+
+# --8<-- [start:base]
+from snippets.optimizers import check_hyperparameters, check_step  # the argument checks, kept off the page
+
+
+class Optimizer:
+    """What every optimizer shares: hyper-parameters, a step counter and per-parameter state."""
+
+    def __init__(self, **hyperparameters):
+        for name, value in check_hyperparameters(**hyperparameters).items():
+            setattr(self, name, value)  # self.learning_rate, self.momentum, ...
         self.iterations = 0  # t: updates done so far (Adam's bias correction needs it)
         self.shape = None  # the parameters' shape, fixed by the first step
 
     def step(self, params, grads):
         """One update: the new parameters (float64, shape of params); the inputs are not modified."""
-        w, g = as_finite_array(params, "params"), as_finite_array(grads, "grads")
-        if g.shape != w.shape:
-            raise ValueError(f"grads must have the shape of params {w.shape}, got {g.shape}")
-        if self.shape is None:
+        w, g = check_step(params, grads, self.shape)
+        if self.shape is None:  # the first step creates the state, shaped like the parameters
             self.shape = w.shape
             self.start(w)
-        elif w.shape != self.shape:
-            raise ValueError(
-                f"this optimizer holds state for params of shape {self.shape}, got {w.shape}; "
-                f"use one optimizer per array of parameters"
-            )
         self.iterations += 1
         return self.update(w, g)
 
@@ -96,7 +133,7 @@ class SGD(Optimizer):
     """w <- w - lr * g: a step straight downhill, as long as the slope is steep."""
 
     def __init__(self, learning_rate=0.01):
-        super().__init__(learning_rate)
+        super().__init__(learning_rate=learning_rate)
 
     def update(self, w, g):
         return w - self.learning_rate * g
@@ -110,8 +147,7 @@ class Momentum(Optimizer):
     """keras.optimizers.SGD(momentum=...): a velocity that remembers the previous steps."""
 
     def __init__(self, learning_rate=0.01, momentum=0.9):
-        super().__init__(learning_rate)
-        self.momentum = check_number(momentum, "momentum", 0, 1)
+        super().__init__(learning_rate=learning_rate, momentum=momentum)
 
     def start(self, w):
         self.velocity = np.zeros_like(w)  # the ball starts at rest
@@ -129,9 +165,9 @@ class AdaGrad(Optimizer):
     """Each parameter's step divided by the root of the sum of ALL its squared gradients so far."""
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.initial_accumulator_value = check_number(initial_accumulator_value, "initial_accumulator_value", 0)
-        self.epsilon = check_number(epsilon, "epsilon", 0)
+        super().__init__(
+            learning_rate=learning_rate, initial_accumulator_value=initial_accumulator_value, epsilon=epsilon
+        )
 
     def start(self, w):
         self.accumulator = np.full_like(w, self.initial_accumulator_value)
@@ -149,9 +185,7 @@ class RMSprop(Optimizer):
     """Like AdaGrad, but divided by the root of a moving AVERAGE of squared gradients."""
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.rho = check_number(rho, "rho", 0, 1)
-        self.epsilon = check_number(epsilon, "epsilon", 0)
+        super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon)
 
     def start(self, w):
         self.average = np.zeros_like(w)  # Keras calls it the "velocity"
@@ -169,10 +203,7 @@ class Adam(Optimizer):
     """Momentum (a moving average of g) over RMSprop (a moving average of g^2), bias-corrected."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
-        self.beta_1 = check_number(beta_1, "beta_1", 0, 1)
-        self.beta_2 = check_number(beta_2, "beta_2", 0, 1)
-        self.epsilon = check_number(epsilon, "epsilon", 0)
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 
     def start(self, w):
         self.m, self.v = np.zeros_like(w), np.zeros_like(w)
@@ -189,12 +220,13 @@ class Adam(Optimizer):
 
 
 # --8<-- [start:choices]
+from snippets.optimizers import check_steps
+
+
 def run(optimizer, start=START, steps=30, gradient=loss_gradient):
     """The path of `steps` updates from `start`: an array of shape (steps + 1, *start.shape)."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    path = [as_finite_array(start, "start")]
-    for _ in range(steps):
+    path = [np.asarray(start, dtype=np.float64)]
+    for _ in range(check_steps(steps)):
         path.append(optimizer.step(path[-1], gradient(path[-1])))
     return np.array(path)
 
@@ -239,7 +271,7 @@ def side_by_side(ours, theirs, start, gradient, steps):
     Returns, after each of the `steps` updates, the relative difference
     |w_ours - w_keras| / |w_keras| (Euclidean norms), shape (steps,).
     """
-    w = as_finite_array(start, "start")
+    w = np.asarray(start, dtype=np.float64)
     variable = keras.Variable(w, dtype="float64")
     differences = []
     for _ in range(steps):

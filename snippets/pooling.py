@@ -7,7 +7,9 @@ Arrays are laid out as Keras lays them out, NHWC: ``(n, height, width, channels)
 a batch of n maps of height x width pixels with one value per channel.
 """
 
-# --8<-- [start:numpy]
+# The argument checks come first: the next section, the one the page shows first, imports them from
+# this module (a module may import its own names once they are defined), so that pasted code runs.
+# --8<-- [start:checks]
 import numpy as np
 
 
@@ -32,6 +34,29 @@ def as_pair(value, name):
     return tuple(int(v) for v in pair)
 
 
+def check_pool2d_args(x, size, stride, padding):
+    """x as float64 (n, h, w, c), the window (kh, kw) and the stride (sh, sw, the window's if None),
+    or a ValueError that says what was expected."""
+    x = as_nhwc(x)
+    window = as_pair(size, "size")
+    stride = window if stride is None else as_pair(stride, "stride")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    (h, w), (kh, kw) = x.shape[1:3], window
+    if output_length(h, kh, stride[0], padding)[0] < 1 or output_length(w, kw, stride[1], padding)[0] < 1:
+        raise ValueError(f"a {kh}x{kw} window does not fit in a {h}x{w} map with padding {padding!r}")
+    return x, window, stride
+
+
+# --8<-- [end:checks]
+
+
+# --8<-- [start:numpy]
+import numpy as np
+
+from snippets.pooling import check_pool2d_args  # the argument checks, shown at the end of the page
+
+
 def output_length(n, k, stride, padding):
     """Pooled length of an axis of n pixels, window k, and the padding (before, after) it needs.
 
@@ -40,11 +65,9 @@ def output_length(n, k, stride, padding):
     """
     if padding == "valid":
         return (n - k) // stride + 1, 0, 0
-    if padding == "same":
-        out = -(-n // stride)  # ceil(n / stride)
-        total = max((out - 1) * stride + k - n, 0)
-        return out, total // 2, total - total // 2
-    raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    out = -(-n // stride)  # ceil(n / stride)
+    total = max((out - 1) * stride + k - n, 0)
+    return out, total // 2, total - total // 2
 
 
 def pool2d(x, size, stride, padding, fill, reduce):
@@ -54,20 +77,16 @@ def pool2d(x, size, stride, padding, fill, reduce):
     The padding pixels hold `fill`, a value chosen so that `reduce` ignores them.
     Returns (n, out_h, out_w, c), float64.
     """
-    x = as_nhwc(x)
-    kh, kw = as_pair(size, "size")
-    sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride")
+    x, (kh, kw), (sh, sw) = check_pool2d_args(x, size, stride, padding)  # float64, or a clear error
     n, h, w, c = x.shape
     out_h, top, bottom = output_length(h, kh, sh, padding)
     out_w, left, right = output_length(w, kw, sw, padding)
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"a {kh}x{kw} window does not fit in a {h}x{w} map with padding {padding!r}")
     x = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)], constant_values=fill)
     out = np.empty((n, out_h, out_w, c))
-    for i in range(out_h):
-        for j in range(out_w):
+    for i in range(out_h):  # slide the window down ...
+        for j in range(out_w):  # ... and across
             window = x[:, i * sh : i * sh + kh, j * sw : j * sw + kw, :]  # (n, kh, kw, c)
-            out[:, i, j, :] = reduce(window, axis=(1, 2))
+            out[:, i, j, :] = reduce(window, axis=(1, 2))  # one number per image and channel
     return out
 
 
@@ -85,9 +104,8 @@ def avg_pool2d(x, size=2, stride=None, padding="valid"):
     With padding 'same' a border window is averaged over its real pixels only
     (sum / count of real pixels), as Keras does, not over the padding zeros too.
     """
-    x = as_nhwc(x)
     sums = pool2d(x, size, stride, padding, fill=0.0, reduce=np.sum)
-    counts = pool2d(np.ones((1, *x.shape[1:3], 1)), size, stride, padding, fill=0.0, reduce=np.sum)
+    counts = pool2d(np.ones((1, *np.shape(x)[1:3], 1)), size, stride, padding, fill=0.0, reduce=np.sum)
     return sums / counts  # counts is size*size except at the borders of 'same'
 
 
@@ -278,6 +296,25 @@ if __name__ == "__main__":
             print(f"  {layer.name:12} {str(layer.output.shape):20} {layer.count_params():>12,}")
         print(f"  {'total':33} {total[pooling]:>12,}")
     # --8<-- [end:params]
+
+    # --8<-- [start:receptive-field]
+    from snippets.convolution import conv2d, receptive_field
+
+    def top_unit(x, pool):  # 3x3 convolution, `pool`, 3x3 convolution, all weights 1; one unit of the top map
+        ones = np.ones((3, 3, 1, 1))
+        return conv2d(pool(conv2d(x, ones)), ones)[:, 1, 1, 0]
+
+    base = np.random.default_rng(0).uniform(0, 1, size=(1, 14, 14, 1))
+    raised = base + 100 * np.eye(14 * 14).reshape(-1, 14, 14, 1)  # 196 images: image p has pixel p raised by 100
+    seen, fields = {}, {}
+    for name, pool, kernel_sizes, strides in (
+        ("no pooling", lambda a: a, [3, 3], [1, 1]),
+        ("2x2 max pooling", max_pool2d, [3, 2, 3], [1, 2, 1]),
+    ):
+        changed = np.abs(top_unit(raised, pool) - top_unit(base, pool)) > 1e-6  # rounding aside
+        seen[name], fields[name] = int(changed.sum()), receptive_field(kernel_sizes, strides)
+        print(f"{name:16} the unit sees {seen[name]} pixels; receptive_field: {fields[name]}x{fields[name]}")
+    # --8<-- [end:receptive-field]
 
     # --8<-- [start:toy-shift]
     feature = np.zeros((1, 4, 4, 1))

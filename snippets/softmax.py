@@ -8,7 +8,7 @@ so (K,) is one example, (N, K) a batch of N, and any (..., K) works. The scores
 before softmax are called logits; results are float64 arrays.
 """
 
-# --8<-- [start:numpy]
+# --8<-- [start:checks]
 import numpy as np
 
 from snippets.activations import as_real_array
@@ -22,53 +22,22 @@ def class_scores(z, name="z"):
     return z
 
 
-def softmax(z, axis=-1):
-    """exp(z_k) / sum_i exp(z_i) along `axis`: K scores in, K positive probabilities summing to 1 out.
-
-    The max along `axis` is subtracted first. The common factor exp(-max) cancels
-    in the fraction, so the result is the same, but every exp() now sees a number
-    <= 0 and cannot overflow, however large the logits.
-    """
+def check_softmax_args(z, axis):
+    """z as float64 scores with a class axis, and an axis that exists in z."""
     z = class_scores(z)
     if not -z.ndim <= axis < z.ndim:
         raise ValueError(f"axis must be in [-{z.ndim}, {z.ndim - 1}] for z of shape {z.shape}, got {axis}")
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return z
 
 
-# --8<-- [end:numpy]
-
-
-# --8<-- [start:scores]
-def line_scores(x, w, b):
-    """The K scores f_k(x) = w_k x + b_k of one input x: shape (N,) -> (N, K), a number -> (K,).
-
-    This is a Dense layer with one input and K units; softmax turns its output into probabilities.
-    """
+def check_line_args(x, w, b):
+    """x of shape (N,) or (), w and b of one shape (K,), all float64."""
     x, w, b = as_real_array(x), as_real_array(w), as_real_array(b)
     if x.ndim > 1 or w.ndim != 1 or w.shape != b.shape:
         raise ValueError(
             f"expected x of shape (N,) or (), w and b of one shape (K,), got {x.shape}, {w.shape}, {b.shape}"
         )
-    return np.multiply.outer(x, w) + b
-
-
-# --8<-- [end:scores]
-
-
-# --8<-- [start:loss]
-EPSILON = 1e-7  # keras.config.epsilon(): Keras clips probabilities to [EPSILON, 1 - EPSILON] before log
-
-
-def log_softmax(z):
-    """log(softmax(z)) along the last axis, without ever forming a probability.
-
-    z_k - max - log(sum_i exp(z_i - max)) is exact even where softmax(z) itself
-    rounds to 0 and its log would be -inf.
-    """
-    z = class_scores(z)
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return x, w, b
 
 
 def check_distributions(p, name, hint=""):
@@ -82,8 +51,8 @@ def check_distributions(p, name, hint=""):
         )
 
 
-def labels_and_predictions(y_true, y_pred):
-    """Both as float64 arrays of one shape (..., K), y_true checked to be distributions."""
+def check_loss_args(y_true, y_pred, from_logits):
+    """Both as float64 arrays of one shape (..., K); y_true, and y_pred unless from_logits, distributions."""
     y_true, y_pred = class_scores(y_true, "y_true"), class_scores(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
@@ -91,7 +60,66 @@ def labels_and_predictions(y_true, y_pred):
             f"example, got {y_true.shape} and {y_pred.shape}"
         )
     check_distributions(y_true, "y_true")
+    if not from_logits:
+        check_distributions(y_pred, "y_pred", hint="; to pass logits, use from_logits=True")
     return y_true, y_pred
+
+
+# --8<-- [end:checks]
+
+
+# --8<-- [start:numpy]
+import numpy as np
+
+from snippets.softmax import check_softmax_args  # the argument checks, kept off the page
+
+
+def softmax(z, axis=-1):
+    """exp(z_k) / sum_i exp(z_i) along `axis`: K scores in, K positive probabilities summing to 1 out.
+
+    The max along `axis` is subtracted first. The common factor exp(-max) cancels
+    in the fraction, so the result is the same, but every exp() now sees a number
+    <= 0 and cannot overflow, however large the logits.
+    """
+    z = check_softmax_args(z, axis)  # float64, with a class axis
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# --8<-- [end:numpy]
+
+
+# --8<-- [start:scores]
+from snippets.softmax import check_line_args
+
+
+def line_scores(x, w, b):
+    """The K scores f_k(x) = w_k x + b_k of one input x: shape (N,) -> (N, K), a number -> (K,).
+
+    This is a Dense layer with one input and K units; softmax turns its output into probabilities.
+    """
+    x, w, b = check_line_args(x, w, b)
+    return np.multiply.outer(x, w) + b
+
+
+# --8<-- [end:scores]
+
+
+# --8<-- [start:loss]
+from snippets.softmax import check_loss_args, class_scores
+
+EPSILON = 1e-7  # keras.config.epsilon(): Keras clips probabilities to [EPSILON, 1 - EPSILON] before log
+
+
+def log_softmax(z):
+    """log(softmax(z)) along the last axis, without ever forming a probability.
+
+    z_k - max - log(sum_i exp(z_i - max)) is exact even where softmax(z) itself
+    rounds to 0 and its log would be -inf.
+    """
+    z = class_scores(z)  # float64, with a class axis
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False):
@@ -102,11 +130,10 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
     log_softmax. Probabilities are treated as Keras treats them: rescaled to sum to 1
     and clipped to [EPSILON, 1 - EPSILON], so no example can cost more than -log(1e-7) = 16.1.
     """
-    y_true, y_pred = labels_and_predictions(y_true, y_pred)
+    y_true, y_pred = check_loss_args(y_true, y_pred, from_logits)
     if from_logits:
         log_p = log_softmax(y_pred)
     else:
-        check_distributions(y_pred, "y_pred", hint="; to pass logits, use from_logits=True")
         log_p = np.log(np.clip(y_pred / y_pred.sum(axis=-1, keepdims=True), EPSILON, 1 - EPSILON))
     return -np.sum(y_true * log_p, axis=-1)
 
@@ -117,7 +144,7 @@ def categorical_crossentropy_grad(y_true, logits):
     The exps of softmax and the log of the loss cancel, leaving a subtraction;
     this needs each row of y_true to sum to 1.
     """
-    y_true, logits = labels_and_predictions(y_true, logits)
+    y_true, logits = check_loss_args(y_true, logits, from_logits=True)
     return softmax(logits) - y_true
 
 
@@ -297,6 +324,20 @@ if __name__ == "__main__":
     print("Keras softmax tensor:    ", round(float(loss(y_true, p_tensor)), 4))
     print("same numbers, as NumPy:  ", round(float(loss(y_true, p_tensor.numpy())), 4))
     # --8<-- [end:rescue]
+
+    # --8<-- [start:errors]
+    attempts = [
+        lambda: softmax(3.0),  # one number: which axis holds the classes?
+        lambda: softmax(np.zeros((2, 3)), axis=2),  # a 2-D array has axes 0 and 1 (or -2 and -1)
+        lambda: categorical_crossentropy([[1.0, 0.0]], [[0.5, 0.3, 0.2]]),  # 2 classes in the label, 3 predicted
+        lambda: categorical_crossentropy([[1.0, 0.0, 0.0]], [[2.0, 1.0, 0.1]]),  # scores passed as probabilities
+    ]
+    for attempt in attempts:
+        try:
+            attempt()
+        except ValueError as error:
+            print("ValueError:", error)
+    # --8<-- [end:errors]
 
     # --8<-- [start:solution]
     z = np.array([1.0, 2.0, 4.0])

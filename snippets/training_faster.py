@@ -3,52 +3,15 @@
 Page: docs/training_faster.md. Tests: tests/test_training_faster.py.
 Run the page as a script: ``python -m snippets.training_faster``.
 
-The benchmark that measured the page's table, bench/training.py (``make bench``),
-imports the recipe functions from this module, so the code the page shows is the
-code that was timed. The page itself only reads the stored results,
+The timed run that measured the page's table, bench/training.py (``make bench``),
+imports the recipe functions and load_full_size() from this module, so the code the
+page shows is the code that was timed. The page itself only reads the stored results,
 snippets/training_faster.json (part of the package, so the page's notebook runs
-anywhere): it never runs the benchmark.
+anywhere): it never times anything.
 """
 
-# --8<-- [start:idx]
-import os
-from pathlib import Path
-
-import numpy as np
-
-from snippets.data import read_idx  # IDX, the format MNIST and Fashion-MNIST ship in
-
-FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian package dataset-fashion-mnist
-
-
-def load_full_size():
-    """(x_train, y_train, x_test, y_test, description): 60,000 + 10,000 uint8 images (n, 28, 28).
-
-    Full MNIST if the Keras cache has it (~/.keras/datasets/mnist.npz), else Fashion-MNIST
-    from the Debian package dataset-fashion-mnist (same shapes: ten kinds of clothing
-    instead of ten digits; it works offline). The description says which one it is.
-    """
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    if (keras_home / "datasets" / "mnist.npz").is_file():
-        with np.load(keras_home / "datasets" / "mnist.npz") as npz:
-            arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-        return (*arrays, "full MNIST (keras.datasets.mnist cache)")
-    if (FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file():
-        arrays = [
-            read_idx(FASHION_MNIST / f"{part}-idx{rank}-ubyte.gz")
-            for part, rank in (("train-images", 3), ("train-labels", 1), ("t10k-images", 3), ("t10k-labels", 1))
-        ]
-        return (*arrays, f"Fashion-MNIST ({FASHION_MNIST}, Debian package dataset-fashion-mnist)")
-    raise FileNotFoundError(
-        "no full-size data: put mnist.npz in ~/.keras/datasets/, or install Fashion-MNIST "
-        "with `apt-get install dataset-fashion-mnist`"
-    )
-
-
-# --8<-- [end:idx]
-
-
 # --8<-- [start:pipeline]
+import numpy as np
 import tensorflow as tf
 
 
@@ -167,6 +130,7 @@ def training_flops_per_image(model):
 
 # --8<-- [start:results]
 import json
+from pathlib import Path
 
 import snippets
 
@@ -174,15 +138,15 @@ RESULTS = Path(snippets.__file__).resolve().parent / "training_faster.json"
 
 
 def load_results(path=RESULTS):
-    """The stored benchmark results (snippets/training_faster.json, written by `make bench`)."""
+    """The stored measurements (training_faster.json beside this module, written by a timed run)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run `make bench` (python -m bench.training) to measure")
+        raise FileNotFoundError(f"{path} is missing: time the configurations to write it (python -m bench.training)")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def results_table(results):
-    """The benchmark table: each configuration as a ratio to the baseline of the same run."""
+    """The table of the timed run: each configuration as a ratio to the baseline of the same run."""
     lines = [
         f"{'configuration':34}{'batch':>6}{'img/s':>7}{'speed':>7}{'epoch':>9}{'time':>7}"
         f"{'test acc':>10}{'vs base':>9}{'of matmul':>11}"
@@ -202,6 +166,38 @@ def results_table(results):
 # --8<-- [end:results]
 
 
+# The full-size data the timed run trained on (bench/training.py imports it; the page does not show it).
+import os
+
+from snippets.data import read_idx  # IDX, the format MNIST and Fashion-MNIST ship in
+
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian package dataset-fashion-mnist
+
+
+def load_full_size():
+    """(x_train, y_train, x_test, y_test, description): 60,000 + 10,000 uint8 images (n, 28, 28).
+
+    Full MNIST if the Keras cache has it (~/.keras/datasets/mnist.npz), else Fashion-MNIST
+    from the Debian package dataset-fashion-mnist (same shapes: ten kinds of clothing
+    instead of ten digits; it works offline). The description says which one it is.
+    """
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    if (keras_home / "datasets" / "mnist.npz").is_file():
+        with np.load(keras_home / "datasets" / "mnist.npz") as npz:
+            arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+        return (*arrays, "full MNIST (keras.datasets.mnist cache)")
+    if (FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file():
+        arrays = [
+            read_idx(FASHION_MNIST / f"{part}-idx{rank}-ubyte.gz")
+            for part, rank in (("train-images", 3), ("train-labels", 1), ("t10k-images", 3), ("t10k-labels", 1))
+        ]
+        return (*arrays, f"Fashion-MNIST ({FASHION_MNIST}, Debian package dataset-fashion-mnist)")
+    raise FileNotFoundError(
+        "no full-size data: put mnist.npz in ~/.keras/datasets/, or install Fashion-MNIST "
+        "with `apt-get install dataset-fashion-mnist`"
+    )
+
+
 if __name__ == "__main__":
     # --8<-- [start:show_results]
     results = load_results()
@@ -211,7 +207,7 @@ if __name__ == "__main__":
         f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}"
     )
     print(
-        f"data: {data['description']}: {data['train']:,} training + {data['test']:,} test images; "
+        f"data: {data['description'].split(' (')[0]}: {data['train']:,} training + {data['test']:,} test images; "
         f"budget: {results['budget']['epochs']} epoch ({results['budget']['images']:,} images) per configuration"
     )
     print(results_table(results))

@@ -1,4 +1,4 @@
-"""Loss, gradient descent, SGD and backpropagation of docs/gradient_descent.md, against TensorFlow and Keras."""
+"""Loss, gradient descent and SGD of docs/gradient_descent.md, against TensorFlow and Keras."""
 
 from __future__ import annotations
 
@@ -18,40 +18,27 @@ from snippets import gradient_descent as gd
 from snippets.neuron import error as neuron_error
 
 RNG = np.random.default_rng(0)
-# (inputs D, hidden units H, examples N): the notes' 2-2 network and other sizes
-SIZES = [(2, 2, 200), (3, 5, 17), (1, 1, 1), (4, 3, 50)]
 
 
-def random_params(n_inputs, n_hidden, scale=1.0):
-    """Random weights and biases (zero biases would hide bias mistakes)."""
-    return {
-        "W1": RNG.normal(scale=scale, size=(n_inputs, n_hidden)),
-        "b1": RNG.normal(size=n_hidden),
-        "W2": RNG.normal(scale=scale, size=(n_hidden, 1)),
-        "b2": RNG.normal(size=1),
-    }
+def central_differences(loss, params, h=1e-6):
+    """(loss(theta + h) - loss(theta - h)) / 2h for every number in a dict of parameters, one at a time."""
+    params = {name: np.asarray(value, dtype=np.float64) for name, value in params.items()}
+    grads = {}
+    for name, value in params.items():
+        grads[name] = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            up, down = value.copy(), value.copy()
+            up[index] += h
+            down[index] -= h
+            grads[name][index] = (loss({**params, name: up}) - loss({**params, name: down})) / (2 * h)
+    return grads
 
 
-def random_data(n_inputs, n):
-    return RNG.normal(size=(n, n_inputs)), (RNG.random(n) < 0.5).astype(np.float64)
-
-
-def tape_gradients(params, X, y, activation="tanh"):
-    """The gradient of the mean binary cross-entropy of a float64 Keras model, by tf.GradientTape."""
-    n_inputs, n_hidden = params["W1"].shape
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(n_inputs,), dtype="float64"),
-            keras.layers.Dense(n_hidden, activation=activation, dtype="float64"),
-            keras.layers.Dense(1, dtype="float64"),
-        ]
-    )
-    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
-    with tf.GradientTape() as tape:
-        logits = model(tf.constant(X))[:, 0]
-        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.constant(y), logits=logits))
-    grads = tape.gradient(loss, model.trainable_weights)
-    return float(loss), dict(zip(["W1", "b1", "W2", "b2"], (g.numpy() for g in grads))), model
+def relative_difference(grads, reference):
+    """|grads - reference| / |reference|, all parameters flattened into one vector."""
+    a = np.concatenate([np.ravel(grads[name]) for name in sorted(reference)])
+    b = np.concatenate([np.ravel(reference[name]) for name in sorted(reference)])
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
 # ---------------------------------------------------------------- the loss
@@ -104,8 +91,8 @@ def test_neuron_gradients_equal_gradient_tape_and_central_differences():
     ours = gd.neuron_gradients(params, X, y)
     np.testing.assert_allclose(ours["w"], dw.numpy(), rtol=1e-10)
     np.testing.assert_allclose(ours["b"], db.numpy(), rtol=1e-10)
-    numerical = gd.numerical_gradient(lambda q: gd.neuron_loss(q, X, y), params)
-    assert gd.relative_difference(ours, numerical) < 1e-6
+    numerical = central_differences(lambda q: gd.neuron_loss(q, X, y), params)
+    assert relative_difference(ours, numerical) < 1e-6
 
 
 # ---------------------------------------------------------------- gradient descent in 1-D
@@ -241,109 +228,6 @@ def test_for_the_same_epochs_sgd_gets_lower_than_gradient_descent_on_the_page_da
     assert loss[32] < 0.25 < 0.55 < loss[2000]
 
 
-def test_keras_fit_with_sgd_is_minibatch_sgd_with_backpropagation(float64_keras):
-    X, y = gd.make_wedge(60, seed=5)
-    params = gd.init_network(seed=3)
-    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)])
-    model.set_weights([params["W1"], params["b1"], params["W2"], params["b2"]])
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=keras.losses.BinaryCrossentropy(from_logits=True)
-    )
-    model.fit(X, y, batch_size=16, epochs=4, shuffle=False, verbose=0)  # batches of 16, 16, 16, 12
-    ours = gd.minibatch_sgd(gd.network_gradients, params, X, y, 0.5, epochs=4, batch_size=16, shuffle=False)[-1]
-    assert gd.relative_difference(dict(zip(["W1", "b1", "W2", "b2"], model.get_weights())), ours) < 1e-12
-
-
-# ---------------------------------------------------------------- backpropagation
-
-
-@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
-def test_backprop_equals_gradient_tape(n_inputs, n_hidden, n):
-    params = random_params(n_inputs, n_hidden)
-    X, y = random_data(n_inputs, n)
-    loss, tape, model = tape_gradients(params, X, y)
-    assert gd.network_loss(params, X, y) == pytest.approx(loss, rel=1e-12)
-    np.testing.assert_allclose(gd.forward(params, X)[2], model(X).numpy()[:, 0], rtol=1e-12, atol=1e-14)
-    assert gd.relative_difference(gd.network_gradients(params, X, y), tape) < 1e-10
-
-
-@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
-def test_backprop_equals_central_differences(n_inputs, n_hidden, n):
-    params = random_params(n_inputs, n_hidden)
-    X, y = random_data(n_inputs, n)
-    numerical = gd.numerical_gradient(lambda q: gd.network_loss(q, X, y), params, h=1e-6)
-    assert gd.relative_difference(gd.network_gradients(params, X, y), numerical) < 1e-6
-
-
-@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
-def test_relu_backprop_equals_gradient_tape(n_inputs, n_hidden, n):
-    params = random_params(n_inputs, n_hidden)
-    X, y = random_data(n_inputs, n)
-    _, tape, _ = tape_gradients(params, X, y, activation="relu")
-    assert gd.relative_difference(gd.relu_network_gradients(params, X, y), tape) < 1e-10
-
-
-def test_the_notes_network_has_nine_parameters_like_keras():
-    params = gd.init_network(n_inputs=2, n_hidden=2)
-    assert sum(value.size for value in params.values()) == 9
-    assert tape_gradients(params, *random_data(2, 5))[2].count_params() == 9
-
-
-def test_training_the_network_separates_the_wedge():
-    X, y = gd.make_wedge(200)
-    assert 0.1 < y.mean() < 0.4  # one of the four regions
-    history = gd.minibatch_sgd(
-        gd.network_gradients, gd.init_network(), X, y, 0.5, epochs=100, batch_size=20, shuffle=False
-    )
-    assert gd.network_loss(history[-1], X, y) < 0.05 < 0.7 < gd.network_loss(history[0], X, y)
-    assert np.mean((gd.forward(history[-1], X)[2] > 0) == (y == 1)) > 0.98
-    W1, b1 = history[-1]["W1"], history[-1]["b1"]
-    normals = W1 / np.linalg.norm(W1, axis=0)  # each hidden unit's line w_1j x_1 + w_2j x_2 + b_j = 0
-    diagonals = np.array([[1.0, 1.0], [-1.0, 1.0]]).T / np.sqrt(2)  # x2 = -x1 and x2 = x1
-    assert np.all(np.abs(normals.T @ diagonals).max(axis=1) > 0.99)  # each unit found one diagonal ...
-    assert set(np.abs(normals.T @ diagonals).argmax(axis=1)) == {0, 1}  # ... and they found different ones
-    assert np.all(np.abs(b1) / np.linalg.norm(W1, axis=0) < 0.1)  # through (nearly) the origin
-
-
-def test_the_finite_difference_error_is_smallest_for_a_middle_step():
-    params = random_params(2, 2)
-    X, y = random_data(2, 100)
-    exact = gd.network_gradients(params, X, y)
-    error = {
-        h: gd.relative_difference(gd.numerical_gradient(lambda q: gd.network_loss(q, X, y), params, h), exact)
-        for h in (1e-1, 1e-6, 1e-12)
-    }
-    assert error[1e-6] < 1e-8 and error[1e-6] < error[1e-1] / 1000 and error[1e-6] < error[1e-12] / 1000
-
-
-def test_in_float32_no_step_h_gives_a_gradient_check_near_float64_accuracy():
-    params = random_params(2, 2)
-    X, y = random_data(2, 100)
-    exact = gd.network_gradients(params, X, y)
-    X32, y32 = X.astype(np.float32), y.astype(np.float32)
-    p32 = {name: value.astype(np.float32) for name, value in params.items()}
-
-    def loss32(q):  # the page's loss, every number in float32
-        v = (np.tanh(X32 @ q["W1"] + q["b1"]) @ q["W2"] + q["b2"])[:, 0]
-        return np.mean(np.maximum(v, 0) - v * y32 + np.log1p(np.exp(-np.abs(v))))
-
-    def float32_error(h):
-        numerical = {}
-        for name, value in p32.items():
-            numerical[name] = np.zeros(value.shape)
-            for index in np.ndindex(value.shape):
-                up, down = value.copy(), value.copy()
-                up[index] += np.float32(h)
-                down[index] -= np.float32(h)
-                step = float(up[index]) - float(down[index])  # 2h, as float32 could represent it
-                numerical[name][index] = float(loss32({**p32, name: up}) - loss32({**p32, name: down})) / step
-        return gd.relative_difference(numerical, exact)
-
-    assert loss32(p32).dtype == np.float32
-    errors = [float32_error(h) for h in (1e-1, 1e-2, 1e-3, 1e-4)]
-    assert 1e-6 < min(errors) < 1e-3
-
-
 # ---------------------------------------------------------------- bad input
 
 
@@ -401,61 +285,65 @@ def test_batch_size_must_be_between_one_and_the_number_of_examples(batch_size):
     ],
 )
 def test_mismatched_or_malformed_data_is_rejected(X, y, message):
-    params = gd.init_network()
+    params = {"w": np.zeros(2), "b": 0.0}
     for call in (
-        lambda: gd.network_gradients(params, X, y),
-        lambda: gd.network_loss(params, X, y),
-        lambda: gd.neuron_loss({"w": np.zeros(2), "b": 0.0}, X, y),
-        lambda: gd.minibatch_sgd(gd.network_gradients, params, X, y, 0.1, 1, 1),
+        lambda: gd.neuron_gradients(params, X, y),
+        lambda: gd.neuron_loss(params, X, y),
+        lambda: gd.minibatch_sgd(gd.neuron_gradients, params, X, y, 0.1, 1, 1),
     ):
         with pytest.raises(ValueError, match=message):
             call()
 
 
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        ({"W1": np.zeros((3, 2))}, "expected parameter shapes"),  # 3 inputs, but X has 2
-        ({"b1": np.zeros(3)}, "expected parameter shapes"),
-        ({"W2": np.zeros(2)}, "expected parameter shapes"),  # a column (2, 1) is expected
-        ({"b2": 0.0}, "expected parameter shapes"),
-        ({"W1": np.zeros(2)}, r"params\['W1'\] must have shape \(inputs, hidden units\)"),
-        ({"extra": np.zeros(1)}, "expected a dict of parameters"),
-    ],
-)
-def test_wrong_parameter_shapes_are_rejected_by_backprop(change, message):
-    params = {**gd.init_network(), **change}
-    X, y = random_data(2, 5)
-    for function in (gd.network_gradients, gd.relu_network_gradients, gd.network_loss):
-        with pytest.raises(ValueError, match=message):
-            function(params, X, y)
-    with pytest.raises(ValueError, match=message):
-        gd.forward(params, X)
-
-
-def test_missing_parameters_are_rejected():
-    X, y = random_data(2, 5)
-    params = gd.init_network()
-    del params["b2"]
-    with pytest.raises(ValueError, match="expected a dict of parameters"):
-        gd.network_gradients(params, X, y)
-    with pytest.raises(ValueError, match=r"params\['W1'\] must have shape"):
-        gd.network_gradients([1.0, 2.0], X, y)
+def test_missing_or_misshapen_parameters_are_rejected():
+    X, y = gd.make_test_results(5)
+    for params in ({"w": np.zeros(2)}, {"w": np.zeros(2), "b": 0.0, "extra": 1.0}, [np.zeros(2), 0.0]):
+        with pytest.raises(ValueError, match="expected a dict of parameters"):
+            gd.neuron_gradients(params, X, y)
+    with pytest.raises(ValueError, match="expected parameter shapes"):
+        gd.neuron_loss({"w": np.zeros(2), "b": np.zeros(1)}, X, y)
     with pytest.raises(ValueError, match="expected parameter shapes"):
         gd.neuron_gradients({"w": np.zeros(3), "b": 0.0}, X, y)
 
 
 def test_other_bad_input_is_rejected():
-    with pytest.raises(ValueError, match="the step h must be a number > 0"):
-        gd.numerical_gradient(lambda q: 0.0, {"w": np.zeros(2)}, h=0.0)
     with pytest.raises(ValueError, match=r"labels and logits of one shape \(N,\)"):
         gd.binary_cross_entropy(np.zeros(3), np.zeros(4))
-    with pytest.raises(ValueError, match="the same parameter names"):
-        gd.relative_difference({"w": np.zeros(2)}, {"v": np.zeros(2)})
     with pytest.raises(ValueError, match="n must be a whole number >= 0"):
         gd.make_test_results(-5)
     with pytest.raises(ValueError, match="n must be a whole number >= 0"):
-        gd.make_wedge(2.5)
+        gd.make_test_results(2.5)
+    X, y = gd.make_test_results(10)
+    for decay in (-0.1, np.nan, np.inf):
+        with pytest.raises(ValueError, match="decay must be a number >= 0"):
+            gd.sgd_with_decay(gd.neuron_gradients, {"w": np.zeros(2), "b": 0.0}, X, y, 0.1, 1, 2, decay=decay)
+
+
+# ---------------------------------------------------------------- the exercise
+
+
+def test_sgd_with_decay_takes_steps_at_the_decayed_rate():
+    """With batch_size = N every epoch is one exact step, at rate / (1 + decay * epoch)."""
+    X, y = gd.make_test_results(50, seed=6)
+    params = start = {"w": np.array([0.1, -0.2]), "b": 0.3}
+    history = gd.sgd_with_decay(gd.neuron_gradients, start, X, y, 0.2, epochs=6, batch_size=50, decay=0.5)
+    assert len(history) == 7
+    for epoch in range(6):
+        grads = gd.neuron_gradients(params, X, y)
+        rate = 0.2 / (1 + 0.5 * epoch)
+        params = {name: params[name] - rate * grads[name] for name in params}
+        np.testing.assert_allclose(history[epoch + 1]["w"], params["w"], rtol=1e-13)
+        np.testing.assert_allclose(history[epoch + 1]["b"], params["b"], rtol=1e-13)
+
+
+def test_decay_calms_the_jitter_of_sgd_on_the_page_data():
+    X, y = gd.make_test_results(2000)
+    start = {"w": np.zeros(2), "b": 0.0}
+    spread = {}
+    for decay in (0.0, 0.1):
+        history = gd.sgd_with_decay(gd.neuron_gradients, start, X, y, 0.3, epochs=100, batch_size=32, decay=decay)
+        spread[decay] = np.std([gd.neuron_loss(params, X, y) for params in history[81:]])
+    assert spread[0.1] < spread[0.0] / 10  # "the jitter almost disappears"
 
 
 # ---------------------------------------------------------------- the page's claims and figure

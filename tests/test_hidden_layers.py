@@ -261,3 +261,238 @@ def test_bad_labels_and_outputs_are_rejected():
         hl.train(X, y, (3, 2, 1), steps=1)  # 3 inputs declared, 2 in X
     with pytest.raises(ValueError, match="gradients needs one output unit"):
         hl.gradients(X, y, hl.init_weights((2, 2, 2)))
+
+
+# ---------------------------------------------------------------- backpropagation, from the gradient descent page
+
+# (inputs d, hidden units H, points N): the notes' 2-2 network and other sizes
+SIZES = [(2, 2, 200), (3, 5, 17), (1, 1, 1), (4, 3, 50)]
+
+
+def random_params(n_inputs, n_hidden, scale=1.0):
+    """[W1, b1, W2, b2], random weights and biases (zero biases would hide bias mistakes)."""
+    return [
+        RNG.normal(scale=scale, size=(n_inputs, n_hidden)),
+        RNG.normal(size=n_hidden),
+        RNG.normal(scale=scale, size=(n_hidden, 1)),
+        RNG.normal(size=1),
+    ]
+
+
+def random_data(n_inputs, n):
+    return RNG.normal(size=(n, n_inputs)), (RNG.random(n) < 0.5).astype(np.float64)
+
+
+def tape_gradients(weights, X, y, activation="tanh"):
+    """The loss and gradient of the mean binary cross-entropy of a float64 Keras model, by tf.GradientTape."""
+    n_inputs, n_hidden = weights[0].shape
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(n_inputs,), dtype="float64"),
+            keras.layers.Dense(n_hidden, activation=activation, dtype="float64"),
+            keras.layers.Dense(1, dtype="float64"),
+        ]
+    )
+    model.set_weights(weights)
+    with tf.GradientTape() as tape:
+        logits = model(tf.constant(X))[:, 0]
+        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.constant(y), logits=logits))
+    grads = tape.gradient(loss, model.trainable_weights)
+    return float(loss), [g.numpy() for g in grads], model
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
+def test_backprop_equals_gradient_tape(n_inputs, n_hidden, n):
+    weights = random_params(n_inputs, n_hidden)
+    X, y = random_data(n_inputs, n)
+    loss, tape, model = tape_gradients(weights, X, y)
+    assert hl.network_loss(X, y, weights) == pytest.approx(loss, rel=1e-12)
+    logits = model(X).numpy()
+    np.testing.assert_allclose(hl.forward(X, weights), 1 / (1 + np.exp(-logits)), rtol=1e-12, atol=1e-14)
+    assert hl.relative_difference(hl.network_gradients(X, y, weights), tape) < 1e-10
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
+def test_backprop_equals_central_differences(n_inputs, n_hidden, n):
+    weights = random_params(n_inputs, n_hidden)
+    X, y = random_data(n_inputs, n)
+    numerical = hl.numerical_gradient(lambda ws: hl.network_loss(X, y, ws), weights, h=1e-6)
+    assert hl.relative_difference(hl.network_gradients(X, y, weights), numerical) < 1e-6
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
+def test_the_loop_gradients_are_network_gradients_for_one_hidden_layer(n_inputs, n_hidden, n):
+    weights = random_params(n_inputs, n_hidden)
+    X, y = random_data(n_inputs, n)
+    for ours, loop in zip(hl.network_gradients(X, y, weights), hl.gradients(X, y, weights)):
+        np.testing.assert_allclose(ours, loop, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("n_inputs, n_hidden, n", SIZES)
+def test_relu_backprop_equals_gradient_tape(n_inputs, n_hidden, n):
+    weights = random_params(n_inputs, n_hidden)
+    X, y = random_data(n_inputs, n)
+    _, tape, _ = tape_gradients(weights, X, y, activation="relu")
+    assert hl.relative_difference(hl.relu_network_gradients(X, y, weights), tape) < 1e-10
+
+
+def test_the_notes_network_has_nine_parameters_like_keras():
+    weights = hl.init_weights((2, 2, 1))
+    assert sum(value.size for value in weights) == 9
+    assert tape_gradients(weights, *random_data(2, 5))[2].count_params() == 9
+
+
+def test_keras_fit_with_sgd_is_sgd_with_backpropagation():
+    """The page's Keras tab: float64 layers and a Dataset; fit would cast NumPy arrays to float32."""
+    X, y = hl.make_wedge(60, seed=5)
+    start = hl.init_weights((2, 2, 1), seed=3)
+    ours = hl.sgd(X, y, start, 0.5, epochs=4, batch_size=16)[-1]  # batches of 16, 16, 16, 12
+
+    def fitted(data, **options):
+        _, _, model = tape_gradients(start, X, y)
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=0.5),
+            loss=keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64"),
+        )
+        model.fit(data, epochs=4, shuffle=False, verbose=0, **options)
+        return model.get_weights()
+
+    assert hl.relative_difference(fitted(tf.data.Dataset.from_tensor_slices((X, y)).batch(16)), ours) < 1e-12
+    if keras.config.floatx() == "float32":  # NumPy arrays are cast to floatx: only float32's digits agree
+        from_arrays = fitted(X, y=y, batch_size=16)
+        assert 1e-10 < hl.relative_difference(from_arrays, ours) < 1e-5
+
+
+def test_keras_fit_with_numpy_arrays_in_float64_is_sgd_too(float64_keras):
+    X, y = hl.make_wedge(60, seed=5)
+    start = hl.init_weights((2, 2, 1), seed=3)
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(2, activation="tanh"), keras.layers.Dense(1)])
+    model.set_weights(start)
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.5), loss=keras.losses.BinaryCrossentropy(from_logits=True)
+    )
+    model.fit(X, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
+    ours = hl.sgd(X, y, start, 0.5, epochs=4, batch_size=16)[-1]
+    assert hl.relative_difference(model.get_weights(), ours) < 1e-12
+
+
+def test_training_the_network_finds_the_two_lines_of_the_wedge():
+    """The page: 100 epochs of SGD, batches of 20, rate 0.5; each hidden unit learns one of the data's lines."""
+    X, y = hl.make_wedge(200, seed=0)
+    history = hl.sgd(X, y, hl.init_weights((2, 2, 1), seed=0), 0.5, epochs=100, batch_size=20)
+    assert hl.network_loss(X, y, history[-1]) < 0.07 < 0.5 < hl.network_loss(X, y, history[0])
+    assert hl.accuracy(X, y, history[-1]) >= 0.98
+    W1, b1 = history[-1][:2]
+    norms = np.linalg.norm(W1, axis=0)
+    normals = W1 / norms  # each hidden unit's line w_1j x_1 + w_2j x_2 + b_j = 0
+    lines = np.array([[-1.0, 1.0], [1.0, 1.0]]).T / np.sqrt(2)  # x2 = x1 - 0.5 and x2 = -x1 - 0.5
+    match = np.abs(normals.T @ lines)
+    assert np.all(match.max(axis=1) > 0.99)  # each unit found one of the lines ...
+    assert set(match.argmax(axis=1)) == {0, 1}  # ... and they found different ones
+    # the data's lines lie 0.5 / sqrt(2) from the origin; so do the units' lines
+    np.testing.assert_allclose(np.abs(b1) / norms, 0.5 / np.sqrt(2), atol=0.02)
+
+
+def test_the_finite_difference_error_is_smallest_for_a_middle_step():
+    weights = random_params(2, 2)
+    X, y = random_data(2, 100)
+    exact = hl.network_gradients(X, y, weights)
+    error = {
+        h: hl.relative_difference(hl.numerical_gradient(lambda ws: hl.network_loss(X, y, ws), weights, h), exact)
+        for h in (1e-1, 1e-6, 1e-12)
+    }
+    assert error[1e-6] < 1e-8 and error[1e-6] < error[1e-1] / 1000 and error[1e-6] < error[1e-12] / 1000
+
+
+def test_in_float32_no_step_h_gives_a_gradient_check_near_float64_accuracy():
+    weights = random_params(2, 2)
+    X, y = random_data(2, 100)
+    exact = hl.network_gradients(X, y, weights)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    w32 = [value.astype(np.float32) for value in weights]
+
+    def loss32(ws):  # the page's loss, every number in float32
+        v = (np.tanh(X32 @ ws[0] + ws[1]) @ ws[2] + ws[3])[:, 0]
+        return np.mean(np.maximum(v, 0) - v * y32 + np.log1p(np.exp(-np.abs(v))))
+
+    def float32_error(h):
+        numerical = []
+        for k, value in enumerate(w32):
+            numerical.append(np.zeros(value.shape))
+            for index in np.ndindex(value.shape):
+                up, down = value.copy(), value.copy()
+                up[index] += np.float32(h)
+                down[index] -= np.float32(h)
+                step = float(up[index]) - float(down[index])  # 2h, as float32 could represent it
+                with_up, with_down = [*w32[:k], up, *w32[k + 1 :]], [*w32[:k], down, *w32[k + 1 :]]
+                numerical[k][index] = float(loss32(with_up) - loss32(with_down)) / step
+        return hl.relative_difference(numerical, exact)
+
+    assert loss32(w32).dtype == np.float32
+    errors = [float32_error(h) for h in (1e-1, 1e-2, 1e-3, 1e-4)]
+    assert 1e-6 < min(errors) < 1e-3
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.zeros((5, 2)), np.zeros(4), r"y must hold one label, 0 or 1, per point: shape \(5,\)"),
+        (np.zeros((5, 2)), np.zeros((5, 1)), "y must hold one label"),
+        (np.zeros(5), np.zeros(5), "X must be 2-D"),
+        (np.zeros((3, 2)), np.array([0.0, 1.0, 2.0]), "y must hold one label, 0 or 1"),
+        (np.array([["a", "b"]]), np.zeros(1), "expected real numbers"),
+    ],
+)
+def test_mismatched_or_malformed_data_is_rejected_by_backprop(X, y, message):
+    weights = hl.init_weights((2, 2, 1))
+    for call in (
+        lambda: hl.network_gradients(X, y, weights),
+        lambda: hl.relu_network_gradients(X, y, weights),
+        lambda: hl.network_loss(X, y, weights),
+        lambda: hl.sgd(X, y, weights, 0.1, 1, 1),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({0: np.zeros((3, 2))}, "layer 1 does not chain"),  # 3 inputs, but X has 2
+        ({1: np.zeros(3)}, "layer 1 does not chain"),
+        ({2: np.zeros(2)}, "layer 2 does not chain"),  # a column (2, 1) is expected
+        ({3: np.zeros(2)}, "layer 2 does not chain"),
+        ({2: np.zeros((2, 2)), 3: np.zeros(2)}, "gradients needs one output unit"),
+    ],
+)
+def test_wrong_weight_shapes_are_rejected_by_backprop(change, message):
+    weights = [change.get(k, w) for k, w in enumerate(hl.init_weights((2, 2, 1)))]
+    X, y = random_data(2, 5)
+    for function in (hl.network_gradients, hl.relu_network_gradients, hl.network_loss):
+        with pytest.raises(ValueError, match=message):
+            function(X, y, weights)
+
+
+def test_network_gradients_wants_exactly_one_hidden_layer():
+    X, y = random_data(2, 5)
+    for sizes in [(2, 1), (2, 2, 2, 1)]:
+        with pytest.raises(ValueError, match="network_gradients is for one hidden layer"):
+            hl.network_gradients(X, y, hl.init_weights(sizes))
+    with pytest.raises(ValueError, match="even number of arrays"):
+        hl.network_gradients(X, y, hl.init_weights((2, 2, 1))[:3])
+
+
+def test_other_bad_backprop_input_is_rejected():
+    with pytest.raises(ValueError, match="the step h must be a number > 0"):
+        hl.numerical_gradient(lambda ws: 0.0, [np.zeros(2)], h=0.0)
+    with pytest.raises(ValueError, match="expected arrays of the same shapes"):
+        hl.relative_difference([np.zeros(2)], [np.zeros(3)])
+    with pytest.raises(ValueError, match="expected arrays of the same shapes"):
+        hl.relative_difference([np.zeros(2)], [np.zeros(2), np.zeros(1)])
+    X, y = hl.make_wedge(10)
+    weights = hl.init_weights((2, 2, 1))
+    for epochs, batch_size in [(-1, 2), (1.5, 2), (1, 0), (1, 11), (1, 2.0), (True, 2)]:
+        with pytest.raises(ValueError, match="epochs must be a whole number >= 0 and batch_size one between 1"):
+            hl.sgd(X, y, weights, 0.1, epochs, batch_size)
+    with pytest.raises(ValueError, match="learning_rate must be a number > 0"):
+        hl.sgd(X, y, weights, 0.0, 1, 2)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from snippets import optimizers as opt
+from tools.blocks import read_section
 
 SHAPES = [(), (7,), (3, 4), (2, 3, 5)]
 # our class, Keras class, hyper-parameters both get (neither the page's nor Keras's defaults), Keras-only extras
@@ -245,3 +246,25 @@ def test_bad_points_and_steps_are_rejected():
         opt.loss_gradient(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="steps must be a non-negative integer"):
         opt.run(opt.SGD(), opt.START, -1)
+
+
+@pytest.mark.parametrize("section", ["base", "sgd", "momentum", "adagrad", "rmsprop", "adam", "choices"])
+def test_the_page_shows_the_rules_and_leaves_the_checks_to_one_line_helpers(section):
+    """The optimizers on the page show their update rule; check_hyperparameters and check_step do the checking."""
+    code = read_section(f"snippets/optimizers.py:{section}")
+    assert "raise ValueError" not in code and "isinstance(" not in code, section
+
+
+def test_check_hyperparameters_returns_floats_by_name():
+    checked = opt.check_hyperparameters(learning_rate=1, momentum=np.float32(0.5), epsilon=0)
+    assert checked == {"learning_rate": 1.0, "momentum": 0.5, "epsilon": 0.0}
+    assert all(type(value) is float for value in checked.values())
+    assert set(opt.RANGES) == {
+        "learning_rate",
+        "momentum",
+        "rho",
+        "beta_1",
+        "beta_2",
+        "epsilon",
+        "initial_accumulator_value",
+    }

@@ -109,6 +109,19 @@ def test_shifted_digits_keep_more_of_their_max_pooled_map_than_of_their_pixels()
     assert unchanged(pool.max_pool2d(images), pool.max_pool2d(moved)) > 1.5 * unchanged(images, moved)
 
 
+def test_receptive_field_with_max_pooling_by_perturbation():
+    from snippets import convolution as conv
+
+    def stack(x):  # 3x3 conv, 2x2 max pooling, 3x3 conv: positive weights, so a bigger pixel always shows
+        x = conv.conv2d(x, np.ones((3, 3, 1, 1)))
+        return conv.conv2d(pool.max_pool2d(x), np.ones((3, 3, 1, 1)))[:, 1, 1, 0]
+
+    base = np.random.default_rng(0).uniform(0, 1, size=(1, 14, 14, 1))
+    perturbed = np.repeat(base, 14 * 14, axis=0) + 100 * np.eye(14 * 14).reshape(-1, 14, 14, 1)
+    changed = (np.abs(stack(perturbed) - stack(base)) > 1e-6).reshape(14, 14)  # rounding aside
+    assert changed.sum() == conv.receptive_field([3, 2, 3], [1, 2, 1]) ** 2 == 64
+
+
 def test_same_padding_counts_only_real_pixels():
     ones = np.ones((1, 3, 5, 2))
     np.testing.assert_array_equal(pool.avg_pool2d(ones, padding="same"), np.ones((1, 2, 3, 2)))

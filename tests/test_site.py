@@ -62,6 +62,60 @@ def test_each_concept_has_its_page_module_and_test():
         assert (ROOT / "tests" / f"test_{stem}.py").is_file(), f"{page} needs tests/test_{stem}.py"
 
 
+NOT_LESSONS = {"index.md", "glossary.md", "about.md"}  # the home page, a reference list, how the site is built
+
+
+def lessons() -> list[tuple[str, Path]]:
+    """Every page that teaches, in reading order, with its Markdown source (a notebook's is in notebooks/)."""
+    nav = nav_pages(load_config(str(ROOT / "mkdocs.yml")).nav)
+    sources = {p: DOCS / p for p in PAGES} | {f"notebooks/{s.stem}.ipynb": s for s in NOTEBOOK_SOURCES}
+    return [(page, sources[page]) for page in nav if page not in NOT_LESSONS]
+
+
+def test_every_lesson_states_its_prerequisites_first_and_they_come_earlier():
+    """Issue 15: the first paragraph says what to read first, and only earlier pages qualify."""
+    order = [page for page, _ in lessons()]
+    for position, (page, source) in enumerate(lessons()):
+        body = source.read_text(encoding="utf-8").split("\n\n")[1]  # the paragraph after the title
+        assert body.startswith("**Prerequisites:"), f"{page}: starts with {body[:60]!r}"
+        for target in re.findall(r"\]\(([\w/]+\.(?:md|ipynb))", body):
+            linked = target.removeprefix("../")  # pages sit at the top of docs/; notebooks link to them
+            assert linked in order[:position], f"{page}: prerequisite {linked} is not an earlier page"
+
+
+def test_every_lesson_closes_its_teaching_with_key_ideas():
+    """One Key ideas box, after which only the exercise and the sources follow."""
+    for page, source in lessons():
+        text = source.read_text(encoding="utf-8")
+        assert text.count('!!! abstract "Key ideas"') == 1, page
+        after = text.split('!!! abstract "Key ideas"')[1]
+        headings = [h.split(":")[0] for h in re.findall(r"^## (.*)", after, re.M)]
+        assert headings in (["Exercise", "Sources"], ["Sources"], []), f"{page}: {headings}"
+
+
+def test_validation_and_corrections_to_the_notes_are_collapsed():
+    """Bad input and corrections to the study notes: one collapsible form each, never a section."""
+    for page, source in lessons():
+        text = source.read_text(encoding="utf-8")
+        assert not re.search(r"^#+ Bad input", text, re.M | re.I), page
+        assert "A correction to the study notes" not in text, page
+        for box in re.findall(r'^\s*[?!]{3}\+? \w+ "(?:About the notes|Bad input)[^"]*"', text, re.M):
+            assert box.lstrip().startswith("??? note"), f"{page}: {box.strip()}"
+
+
+MACHINERY = re.compile(r"FileLock|cache.key|apt-get|\bCI\b|the issue|without internet|\.cache/", re.I)
+
+
+def test_lessons_show_no_build_machinery():
+    """A reader learns CNNs, not how this site caches and builds (that is about.md)."""
+    for page, source in lessons():
+        text = source.read_text(encoding="utf-8")
+        shown = [b.code for b in python_blocks(text, page)]
+        prose = re.sub(r"^\s*-{1,}8<-{1,}.*$", "", text, flags=re.M)
+        found = sorted({m.group(0) for part in [prose, *shown] for m in MACHINERY.finditer(part)})
+        assert found == [], f"{page}: {found}"
+
+
 def test_the_site_builds_strictly_with_executed_outputs(built_site):
     for page in CODE_PAGES:
         record = exec_record(page)

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from snippets import softmax as sm
 from snippets.activations import sigmoid
+from tools.blocks import read_section
 
 RNG = np.random.default_rng(0)
 SHAPES = [(3,), (1, 2), (8, 10), (2, 3, 5)]
@@ -317,3 +318,10 @@ def test_temperature_must_be_positive(temperature):
 def test_line_scores_rejects_bad_shapes(x, w, b):
     with pytest.raises(ValueError, match=r"expected x of shape \(N,\) or \(\), w and b of one shape \(K,\)"):
         sm.line_scores(x, w, b)
+
+
+@pytest.mark.parametrize("section", ["numpy", "scores", "loss"])
+def test_the_page_shows_the_formulas_and_leaves_the_checks_to_one_line_helpers(section):
+    """softmax, line_scores and the loss on the page call a checker in one line; none raises itself."""
+    code = read_section(f"snippets/softmax.py:{section}")
+    assert "raise ValueError" not in code and "isinstance(" not in code, section

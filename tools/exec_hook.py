@@ -28,7 +28,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from tools import jupyter, page_tools, reader_wheel, render, runner
+from tools import draw_assets, jupyter, page_tools, reader_wheel, render, runner
 from tools.blocks import PYTHON, Block, prose_values, python_blocks
 from tools.keys import cache_dir, data_source, environment_fingerprint, page_key, record_path, record_stem
 
@@ -208,7 +208,8 @@ def on_page_content(html, page, config, files):
 
 
 def on_post_build(config):
-    """Stop page runs no page waited for, write the build report, and the reader's wheel."""
+    """Stop page runs no page waited for, write the build report, the reader's wheel and the
+    Draw a digit page's model and runtime (tools/draw_assets.py)."""
     stop_pending()
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -217,3 +218,4 @@ def on_post_build(config):
     wheel = Path(config.site_dir) / "downloads" / reader_wheel.wheel_name()
     wheel.parent.mkdir(parents=True, exist_ok=True)
     wheel.write_bytes(reader_wheel.build_wheel(sample=data_source() != "full"))
+    draw_assets.build(Path(config.site_dir))

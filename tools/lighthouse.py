@@ -10,7 +10,7 @@ one the browser tests use: $CNN_TUTORIAL_CHROMIUM, else `chromium` on PATH,
 else /usr/bin/chromium, else the one `playwright install chromium` put in place.
 
 Prints performance, accessibility, best practices and SEO for each page (the
-home page, a concept page and the notebook page by default), the goals they
+home page, a concept page, the notebook page and the Draw a digit page by default), the goals they
 meet or miss, and every request that went to another host (there should be
 none: the site serves its own assets). Scores depend on the machine, so this
 is a measurement (it prints the scores), not a test.
@@ -31,7 +31,7 @@ from tools.browser import find_chromium, playwright_chromium, serving
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "tools" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking"
-PAGES = ["", "convolution/", "notebooks/mnist_cnn/"]
+PAGES = ["", "convolution/", "notebooks/mnist_cnn/", "mnist_draw/"]
 GOALS = {"performance": 90, "accessibility": 95, "best-practices": 95, "seo": 95}
 
 
