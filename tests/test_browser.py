@@ -212,12 +212,22 @@ def test_the_theme_toggle_switches_the_figures(browser, server):
 
 @pytest.mark.parametrize("query, page", [("set_random_seed", "/legacy/"), ("cross-entropy", "/softmax/")])
 def test_search_finds_code_identifiers_and_math_terms(browser, server, query, page):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     site = open_page(browser, server)
     search = site.locator("input.md-search__input")
     search.click()
-    search.fill(query)
     results = site.locator(".md-search-result__item a")
-    results.first.wait_for(timeout=120_000)  # the index loads in a web worker: slow on a busy machine
+    # The index loads in a web worker, slowly on a busy machine, and a query typed before it is
+    # ready can go unanswered: type it again, as a reader would, for up to two minutes.
+    for attempt in range(8):
+        search.fill("")
+        search.fill(query)
+        try:
+            results.first.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            assert attempt < 7, f"no search results for {query!r} in two minutes"
     assert page in {urlsplit(href).path for href in results.evaluate_all("els => els.map(e => e.href)")}
     site.context.close()
 
