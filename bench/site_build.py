@@ -226,6 +226,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="site-bench-") as folder:
         copy = Path(folder) / "repo"
         shutil.copytree(ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+        (copy / "node_modules").symlink_to(ROOT / "node_modules")  # onnxruntime-web, which the site copies
         env = dict(
             os.environ,
             CNN_TUTORIAL_CACHE=str(Path(folder) / "cache"),
