@@ -187,6 +187,31 @@ def notes_cnn(pooling=True):
 # --8<-- [end:notes-cnn]
 
 
+# --8<-- [start:trained-tolerance]
+def moved_right(x, pixels):
+    """(n, 784) rows of 28x28 digits, moved `pixels` columns right; blank columns enter on the left."""
+    images = np.asarray(x).reshape(-1, 28, 28)
+    return np.pad(images, [(0, 0), (0, 0), (pixels, 0)])[:, :, :28].reshape(-1, 784)
+
+
+def shift_tolerance(cnn, x, digits, pixels, conv="conv_filter", pool="max_pooling"):
+    """A trained CNN on digits moved right: the share of active cells of its convolution's maps,
+    and of its pooled maps, that keep their value (to float32 rounding), and its accuracy."""
+    import keras
+
+    maps = keras.Model(cnn.inputs, [cnn.get_layer(conv).output, cnn.get_layer(pool).output])
+    before, after = maps.predict(x, verbose=0), maps.predict(moved_right(x, pixels), verbose=0)
+    kept = []
+    for b, a in zip(before, after):  # the convolution's maps, then the pooled ones
+        active = (b > 0) | (a > 0)  # cells with a response before or after the shift
+        kept.append(np.mean(np.isclose(b[active], a[active], rtol=1e-5, atol=0)))
+    accuracy = np.mean(cnn.predict(moved_right(x, pixels), verbose=0).argmax(axis=1) == digits)
+    return kept[0], kept[1], accuracy
+
+
+# --8<-- [end:trained-tolerance]
+
+
 if __name__ == "__main__":
     # --8<-- [start:one-window]
     import numpy as np
@@ -344,6 +369,21 @@ if __name__ == "__main__":
                 f"{similarity[pixels, name]:17.2f}"
             )
     # --8<-- [end:shift]
+
+    # --8<-- [start:trained]
+    from snippets.mnist_data import prepare_mnist
+    from snippets.mnist_training import trained
+
+    mnist = prepare_mnist()  # the MNIST chapter's data: a row of 784 pixels in [0, 1] per digit
+    cnn = trained("notes_cnn", epochs=10).model  # the chapter's CNN: 5x5 convolution, 2x2 max pooling, dense
+    x, digits = mnist.x_test[:1000], mnist.digits_test[:1000]
+    print("pixels moved  conv maps unchanged  pooled maps unchanged  accuracy")
+    tolerance = {}
+    for pixels in (0, 1, 2, 3, 4):
+        tolerance[pixels] = shift_tolerance(cnn, x, digits, pixels)
+        conv_kept, pooled_kept, accuracy = tolerance[pixels]
+        print(f"{pixels:12} {conv_kept:20.0%} {pooled_kept:22.0%} {accuracy:9.1%}")
+    # --8<-- [end:trained]
 
     # --8<-- [start:pitfall]
     ones = np.ones((1, 3, 3, 1))

@@ -212,3 +212,23 @@ def test_max_pooling_figure_shows_the_4x4_image_and_max_pool2d_outputs():
         assert sorted(texts[:20]) == sorted([f"{v:g}" for v in image.ravel()] + [f"{v:g}" for v in pooled.ravel()])
     finally:
         plt.close(fig)
+
+
+def test_moved_right_shifts_the_columns_and_brings_in_blank_ones():
+    x = np.arange(2 * 784, dtype=float).reshape(2, 784) + 1
+    moved = pool.moved_right(x, 3).reshape(2, 28, 28)
+    assert (moved[:, :, :3] == 0).all()
+    np.testing.assert_array_equal(moved[:, :, 3:], x.reshape(2, 28, 28)[:, :, :25])
+
+
+def test_the_trained_cnn_tolerates_a_one_pixel_shift_and_not_four(model, mnist):
+    """The page's trained-network table: unmoved digits keep every cell and the model's own
+    accuracy; one pixel costs little; four pixels, beyond the 2x2 window, cost much more."""
+    x, digits = mnist.x_test[:1000], mnist.digits_test[:1000]
+    assert pool.shift_tolerance(model, x, digits, 0)[:2] == (1.0, 1.0)
+    unmoved = pool.shift_tolerance(model, x, digits, 0)[2]
+    assert unmoved == np.mean(model.predict(x, verbose=0).argmax(axis=1) == digits)
+    conv_1, pooled_1, accuracy_1 = pool.shift_tolerance(model, x, digits, 1)
+    accuracy_4 = pool.shift_tolerance(model, x, digits, 4)[2]
+    assert 0 < conv_1 < 1 and 0 < pooled_1 < 1
+    assert unmoved - accuracy_1 < 0.02 and accuracy_1 - accuracy_4 > 0.2
