@@ -55,14 +55,14 @@ def setup_files(notebook: str) -> dict[str, str]:
 
 
 def test_the_setup_cell_carries_exactly_the_modules_the_code_imports_as_they_are_in_the_repository():
-    pooling = setup_files("downloads/pooling.ipynb")
-    assert "snippets/pooling.py" in pooling and "snippets/__init__.py" in pooling
-    assert "snippets/mnist_training.py" not in pooling and not any(f.endswith(".json") for f in pooling)
+    concepts = setup_files("downloads/convolution.ipynb")
+    assert "snippets/convolution.py" in concepts and "snippets/__init__.py" in concepts
+    assert "snippets/mnist_training.py" not in concepts and not any(f.endswith(".json") for f in concepts)
     chapter = setup_files("notebooks/mnist_cnn.ipynb")
     assert {"snippets/mnist_training.py", "snippets/data.py", "snippets/mnist_accuracy.json"} <= set(chapter)
     legacy = setup_files("downloads/legacy.ipynb")
     assert "snippets/notes_programs/old_002.txt" in legacy
-    for files in (pooling, chapter, legacy):
+    for files in (concepts, chapter, legacy):
         assert not any(name.startswith("snippets/sample/") for name in files)  # Keras downloads full MNIST
         for name, text in files.items():
             assert (ROOT / name).read_text(encoding="utf-8") == text, name
