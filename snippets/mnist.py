@@ -50,6 +50,7 @@ class UserError(Exception):
 # ---------------------------------------------------------------- images
 
 
+# --8<-- [start:box-weights]
 def box_weights(size_in, size_out):
     """(size_out, size_in) matrix that averages pixels into size_out bigger (or smaller)
     ones: row i holds how much of each input pixel falls into output pixel i, summing to 1."""
@@ -58,6 +59,9 @@ def box_weights(size_in, size_out):
     overlap = np.minimum(edges[1:, None], left + 1) - np.maximum(edges[:-1, None], left)
     overlap = np.clip(overlap, 0, None)
     return overlap / overlap.sum(axis=1, keepdims=True)
+
+
+# --8<-- [end:box-weights]
 
 
 def to_mnist_pixels(image):

@@ -4,27 +4,18 @@ Page: docs/mnist_draw.md. Tests: tests/test_mnist_draw.py.
 Run the page as a script: ``python -m snippets.mnist_draw``.
 
 The page runs Chollet's convnet in the browser; snippets/mnist_draw.js does there
-exactly what `preprocess` does here (the tests check that both give the same array).
+exactly what `preprocess` does here, its `overlapMatrix` being `box_weights` (the tests
+check that both give the same array).
 """
+
+# box_weights, the area-averaging resize weights: the page shows it just before `preprocess`, whose
+# section must begin with its own imports for pasted code to run; hence this import first.
+from snippets.mnist import box_weights  # noqa: I001
 
 # --8<-- [start:preprocess]
 import math
 
 import numpy as np
-
-
-def overlap_matrix(n_in, n_out):
-    """(n_out, n_in) weights that resize a line of n_in pixels to n_out by area averaging:
-    output pixel i covers the input span [i * n_in / n_out, (i + 1) * n_in / n_out), and
-    takes the mean of the input pixels there, each weighted by how much of it lies inside.
-    Averaging, rather than picking one pixel, is what makes the result anti-aliased."""
-    scale = n_in / n_out
-    weights = np.zeros((n_out, n_in))
-    for i in range(n_out):
-        start, end = i * scale, (i + 1) * scale
-        for k in range(math.floor(start), min(n_in, math.ceil(end))):
-            weights[i, k] = (min(end, k + 1) - max(start, k)) / scale
-    return weights
 
 
 def preprocess(ink, box=20, size=28):
@@ -42,7 +33,7 @@ def preprocess(ink, box=20, size=28):
     longest = max(height, width)
     out_height = max(1, math.floor(height * box / longest + 0.5))  # round half up, as JavaScript does
     out_width = max(1, math.floor(width * box / longest + 0.5))
-    digit = overlap_matrix(height, out_height) @ crop @ overlap_matrix(width, out_width).T
+    digit = box_weights(height, out_height) @ crop @ box_weights(width, out_width).T
     mass = digit.sum()
     centre_row = (digit.sum(axis=1) * np.arange(out_height)).sum() / mass
     centre_col = (digit.sum(axis=0) * np.arange(out_width)).sum() / mass

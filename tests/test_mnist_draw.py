@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from test_browser import AXE, CHROMIUM_FLAGS, SERIOUS, chromium_executable, open_page, unavailable
 
-from snippets.mnist_draw import centre_of_mass, draw_strokes, overlap_matrix, preprocess
+from snippets.mnist import box_weights
+from snippets.mnist_draw import centre_of_mass, draw_strokes, preprocess
 from tools import draw_assets
 from tools.browser import serving
 from tools.keys import EXECUTING_TOOLS
@@ -31,11 +32,11 @@ from conftest import ROOT
 # ---------------------------------------------------------------- preprocessing, by hand
 
 
-def test_overlap_matrix_averages_the_pixels_each_output_pixel_covers():
-    np.testing.assert_allclose(overlap_matrix(4, 2), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
-    np.testing.assert_allclose(overlap_matrix(3, 2), [[2 / 3, 1 / 3, 0], [0, 1 / 3, 2 / 3]])
-    np.testing.assert_allclose(overlap_matrix(2, 4), [[1, 0], [1, 0], [0, 1], [0, 1]])  # enlarging repeats
-    np.testing.assert_allclose(overlap_matrix(280, 20).sum(axis=1), np.ones(20))  # a mean: weights sum to 1
+def test_box_weights_average_the_pixels_each_output_pixel_covers():
+    np.testing.assert_allclose(box_weights(4, 2), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
+    np.testing.assert_allclose(box_weights(3, 2), [[2 / 3, 1 / 3, 0], [0, 1 / 3, 2 / 3]])
+    np.testing.assert_allclose(box_weights(2, 4), [[1, 0], [1, 0], [0, 1], [0, 1]])  # enlarging repeats
+    np.testing.assert_allclose(box_weights(280, 20).sum(axis=1), np.ones(20))  # a mean: weights sum to 1
 
 
 def test_a_solid_rectangle_fills_the_20_pixel_box_keeps_its_shape_and_is_centred():
